@@ -1,0 +1,60 @@
+"""The ``moodle-regress`` command.  Each concern has its own module of subcommands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from moodle_regress import __version__
+from moodle_ws import MoodleError
+from moodle_ws.redaction import install_log_redaction
+
+console = Console(stderr=True)
+
+
+class ToolError(click.ClickException):
+    """A failure the user can act on: printed as one clear message, exit status 2."""
+
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="moodle-regress")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """Rehearse Moodle upgrades and show what changed."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+    install_log_redaction()
+
+
+def _register() -> None:
+    from moodle_regress.cli import sandbox as sandbox_commands
+
+    cli.add_command(sandbox_commands.sandbox)
+
+
+def main() -> None:
+    """Entry point: turn every known error into one line and exit status 2."""
+    _register()
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except MoodleError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

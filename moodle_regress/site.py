@@ -1,0 +1,109 @@
+"""The site descriptor: everything another command needs to reach one Moodle site.
+
+A sandbox writes one when it comes up (``<sandbox>/site.json``, mode 0600 since it
+holds the token and the admin password); a user can write one by hand for a
+staging site.  Every command's ``--site`` takes a descriptor path, a sandbox name,
+a site named in the config file, or a URL (the token then comes from
+``MOODLE_REGRESS_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from moodle_regress.config import Settings, load_settings
+from moodle_regress.files import write_atomic
+from moodle_ws import MoodleClient
+from moodle_ws.redaction import register_secret
+
+DESCRIPTOR_NAME = "site.json"
+TOKEN_ENV = "MOODLE_REGRESS_TOKEN"
+
+
+class SiteError(Exception):
+    """A ``--site`` value names no usable site."""
+
+
+class SandboxPaths(BaseModel):
+    """Where a sandbox keeps its parts (absent for sites the tool did not make)."""
+
+    root: Path
+    code_dir: Path
+    webroot: Path
+    dataroot: Path
+    pgdata: Path | None = None
+
+
+class SiteDescriptor(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    url: str
+    token: SecretStr
+    service: str = "moodle_regress"
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+    release: str | None = None
+    version: str | None = None
+    #: Whether the tool may write to the site without an explicit flag.  Only a
+    #: hint: the write guard checks the site's own marker too.
+    test_site: bool = False
+    sandbox: SandboxPaths | None = None
+
+    def model_post_init(self, _context: object) -> None:
+        register_secret(self.token.get_secret_value())
+        if self.admin_password is not None:
+            register_secret(self.admin_password.get_secret_value())
+
+    def client(self, **kwargs: object) -> MoodleClient:
+        return MoodleClient(self.url, self.token.get_secret_value(), **kwargs)  # type: ignore[arg-type]
+
+    def save(self, path: Path) -> None:
+        data = json.loads(self.model_dump_json())
+        data["token"] = self.token.get_secret_value()
+        if self.admin_password is not None:
+            data["admin_password"] = self.admin_password.get_secret_value()
+        write_atomic(path, json.dumps(data, indent=2) + "\n", mode=0o600)
+
+    @classmethod
+    def load(cls, path: Path) -> SiteDescriptor:
+        try:
+            return cls.model_validate_json(path.read_text())
+        except FileNotFoundError:
+            raise SiteError(f"no site descriptor at {path}") from None
+        except ValidationError as exc:
+            raise SiteError(f"{path} is not a site descriptor: {exc}") from None
+
+
+def resolve_site(value: str, settings: Settings | None = None) -> SiteDescriptor:
+    """Turn a ``--site`` value into a descriptor (see the module's docstring)."""
+    settings = settings or load_settings()
+    path = Path(value).expanduser()
+    if path.is_file():
+        return SiteDescriptor.load(path)
+    if path.is_dir() and (path / DESCRIPTOR_NAME).is_file():
+        return SiteDescriptor.load(path / DESCRIPTOR_NAME)
+    sandbox = settings.sandboxes_dir / value / DESCRIPTOR_NAME
+    if sandbox.is_file():
+        return SiteDescriptor.load(sandbox)
+    if value in settings.sites:
+        entry = settings.sites[value]
+        return _from_url(entry.url, entry.token_env, name=value)
+    if value.startswith(("http://", "https://")):
+        return _from_url(value, TOKEN_ENV, name=value)
+    raise SiteError(
+        f"{value!r} is not a descriptor file, a sandbox, a configured site or a URL; "
+        f"sandboxes live in {settings.sandboxes_dir}, sites are configured in "
+        f"{settings.config_file}"
+    )
+
+
+def _from_url(url: str, token_env: str, *, name: str) -> SiteDescriptor:
+    token = os.environ.get(token_env)
+    if not token:
+        raise SiteError(f"no token for {url}: set the environment variable {token_env}")
+    return SiteDescriptor(name=name, url=url, token=SecretStr(token))

@@ -1,0 +1,53 @@
+"""Moodle's REST parameter encoding.
+
+Moodle's REST server reads PHP-style form fields: nested structures are flattened
+to ``users[0][customfields][0][type]=x``.  Booleans travel as ``1``/``0`` and
+``None`` means "leave the parameter out" so that Moodle applies its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from moodle_ws.errors import ParameterEncodingError
+
+Scalar = str | int | float | bool
+
+
+def encode_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Flatten ``params`` into ordered form fields for a Moodle REST call.
+
+    >>> encode_params({"courseids": [3, 4], "options": {"visible": True}})
+    [('courseids[0]', '3'), ('courseids[1]', '4'), ('options[visible]', '1')]
+    """
+    return list(_flatten(params, prefix=""))
+
+
+def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str | int):
+                raise ParameterEncodingError(
+                    f"parameter {prefix or '<root>'!s} has a key of type "
+                    f"{type(key).__name__}; keys must be str or int"
+                )
+            name = f"{prefix}[{key}]" if prefix else str(key)
+            yield from _flatten(item, name)
+        return
+    if not prefix:
+        raise ParameterEncodingError("the parameters must be a mapping of names to values")
+    if value is None:
+        return
+    if isinstance(value, bool):
+        yield prefix, "1" if value else "0"
+    elif isinstance(value, int | float | str):
+        yield prefix, str(value)
+    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        for index, item in enumerate(value):
+            yield from _flatten(item, f"{prefix}[{index}]")
+    else:
+        raise ParameterEncodingError(
+            f"parameter {prefix!r} has a value of type {type(value).__name__}, "
+            "which Moodle's REST protocol cannot carry"
+        )

@@ -1,0 +1,237 @@
+"""One exception tree for everything the client can raise.
+
+``MoodleError`` is the root.  Below it, ``TransportError`` covers failures to get a
+Moodle answer at all (host unreachable, timeout, HTTP status, a body that is not
+Moodle's JSON), and ``MoodleAPIError`` covers Moodle's own answers that report an
+error.  Every message says what went wrong and what to do about it; no message
+ever carries a token or password (see :mod:`moodle_ws.redaction`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from moodle_ws.redaction import redact
+
+
+class MoodleError(Exception):
+    """Root of every error raised by :mod:`moodle_ws`."""
+
+    #: What to do about it; subclasses give a default, callers may override.
+    hint: ClassVar[str] = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = redact(message)
+        self.instance_hint = redact(hint) if hint is not None else type(self).hint
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        if self.instance_hint:
+            return f"{self.message}\nHint: {self.instance_hint}"
+        return self.message
+
+
+class ConfigurationError(MoodleError):
+    """The client was given something it cannot use (a bad URL, a bad parameter)."""
+
+
+class ParameterEncodingError(ConfigurationError):
+    """A call parameter has a type Moodle's REST protocol cannot carry."""
+
+    hint = "Pass str, int, float, bool, None, or lists and mappings of those."
+
+
+# --- Transport -------------------------------------------------------------------
+
+
+class TransportError(MoodleError):
+    """No usable Moodle answer came back."""
+
+
+class ConnectError(TransportError):
+    """The host could not be reached (DNS, refused connection, TLS failure)."""
+
+    hint = "Check the site URL and that the web server is running and reachable from here."
+
+
+class RequestTimeoutError(TransportError):
+    """The site did not answer in time."""
+
+    hint = "The site may be overloaded; raise the client's timeout or retry later."
+
+
+class HTTPStatusError(TransportError):
+    """The web server answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, status_code: int, hint: str | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message, hint=hint)
+
+
+class WebServicesDisabledError(HTTPStatusError):
+    """The REST server refused the request because web services or REST are off."""
+
+    hint = (
+        "Enable web services (Site administration > Advanced features > Enable web "
+        "services) and the REST protocol (Server > Web services > Manage protocols)."
+    )
+
+
+class UnexpectedResponseError(TransportError):
+    """The body is not Moodle's JSON: a login page, a proxy error, PHP output."""
+
+    hint = (
+        "Check that the URL is the Moodle site's root (not a proxy or login page) and "
+        "that the site is not printing PHP errors; enable debugging to see them."
+    )
+
+    def __init__(self, message: str, *, excerpt: str, hint: str | None = None) -> None:
+        self.excerpt = redact(excerpt)
+        super().__init__(f"{message}; the body begins: {self.excerpt!r}", hint=hint)
+
+
+# --- Moodle's own errors ----------------------------------------------------------
+
+
+class MoodleAPIError(MoodleError):
+    """Moodle answered with an error (``exception``/``errorcode``/``message``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errorcode: str = "",
+        exception: str = "",
+        debuginfo: str | None = None,
+        function: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.errorcode = errorcode
+        self.exception = exception
+        self.debuginfo = redact(debuginfo) if debuginfo else None
+        self.function = function
+        where = f"{function}: " if function else ""
+        code = f" [{errorcode}]" if errorcode else ""
+        text = f"{where}{message}{code}"
+        if self.debuginfo:
+            text += f" ({self.debuginfo.strip()})"
+        super().__init__(text, hint=hint)
+
+
+class InvalidTokenError(MoodleAPIError):
+    hint = (
+        "The token is unknown, expired or restricted to other IP addresses: create a "
+        "new one (Site administration > Server > Web services > Manage tokens)."
+    )
+
+
+class AccessDeniedError(MoodleAPIError):
+    hint = (
+        "The function may be missing from the token's external service: add it to the "
+        "service (Server > Web services > External services > Functions), or give the "
+        "token's user the capability it needs."
+    )
+
+
+class FunctionNotFoundError(MoodleAPIError):
+    hint = (
+        "This site does not have that function (older or newer Moodle, or a plugin "
+        "missing); check core_webservice_get_site_info's function list."
+    )
+
+
+class InvalidParameterError(MoodleAPIError):
+    hint = "Check the call's parameters against the function's description on the site."
+
+
+class MissingRecordError(MoodleAPIError):
+    hint = "The record does not exist (deleted, or an id from another site)."
+
+
+class CapabilityError(MoodleAPIError):
+    """Moodle refused an action for lack of a capability or a login."""
+
+    hint = "Give the token's user the needed capability in the right context."
+
+
+class MaintenanceModeError(MoodleAPIError):
+    hint = "The site is in maintenance mode; wait for it to end or switch it off."
+
+
+class UpgradePendingError(MoodleAPIError):
+    hint = "The site's code is newer than its database: finish the upgrade first."
+
+
+class TokenRequestError(MoodleAPIError):
+    """``login/token.php`` refused to issue a token."""
+
+    hint = (
+        "Check the username and password, that the service exists and is enabled, and "
+        "that the user may create tokens for it (moodle/webservice:createtoken)."
+    )
+
+
+class InvalidLoginError(TokenRequestError):
+    hint = "The username or password is wrong, or the account is suspended or locked."
+
+
+class ServiceUnavailableError(TokenRequestError):
+    hint = (
+        "The external service does not exist, is disabled, or the user is not "
+        "authorised for it; check its short name and its authorised users."
+    )
+
+
+# Moodle error codes, as sent in ``errorcode``, mapped to the classes above.
+_BY_ERRORCODE: Mapping[str, type[MoodleAPIError]] = {
+    "invalidtoken": InvalidTokenError,
+    "invalidtokenerror": InvalidTokenError,
+    "accessexception": AccessDeniedError,
+    "servicerequireslogin": AccessDeniedError,
+    "invalidrecord": FunctionNotFoundError,  # refined in from_payload
+    "invalidrecordunknown": MissingRecordError,
+    "invalidparameter": InvalidParameterError,
+    "nopermissions": CapabilityError,
+    "requireloginerror": CapabilityError,
+    "sitemaintenance": MaintenanceModeError,
+    "upgraderunning": UpgradePendingError,
+    "upgraderequired": UpgradePendingError,
+    "invalidlogin": InvalidLoginError,
+    "servicenotavailable": ServiceUnavailableError,
+}
+
+
+def error_from_payload(payload: Mapping[str, Any], *, function: str | None) -> MoodleAPIError:
+    """Build the precise exception for a Moodle error payload."""
+    errorcode = str(payload.get("errorcode") or "")
+    message = str(payload.get("message") or payload.get("error") or "Moodle reported an error")
+    debuginfo = payload.get("debuginfo")
+    exception = str(payload.get("exception") or "")
+    cls: type[MoodleAPIError] = MoodleAPIError
+    mapped = _BY_ERRORCODE.get(errorcode)
+    if mapped is not None:
+        cls = mapped
+    if errorcode == "invalidrecord":
+        # The same code means "no such function" (table external_functions) or
+        # "no such record" for any other table.
+        detail = f"{message} {debuginfo or ''}"
+        cls = FunctionNotFoundError if "external_functions" in detail else MissingRecordError
+    elif errorcode == "dmlreadexception" and "external_functions" in str(debuginfo):
+        cls = FunctionNotFoundError
+    elif exception.endswith("dml_missing_record_exception") and cls is MoodleAPIError:
+        cls = MissingRecordError
+    elif (
+        exception.endswith(("require_login_exception", "required_capability_exception"))
+        and cls is MoodleAPIError
+    ):
+        cls = CapabilityError
+    elif "error" in payload and "exception" not in payload and cls is MoodleAPIError:
+        cls = TokenRequestError
+    return cls(
+        message,
+        errorcode=errorcode,
+        exception=exception,
+        debuginfo=str(debuginfo) if debuginfo is not None else None,
+        function=function,
+    )
