@@ -1,0 +1,1 @@
+"""Driving Moodle in a real browser: launch, sign-in, waits, ARIA and visual observations."""
