@@ -14,12 +14,22 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from moodle_ws.areas.categories import CategoriesArea
+from moodle_ws.areas.cohorts import CohortsArea
+from moodle_ws.areas.courses import CoursesArea
+from moodle_ws.areas.enrol import EnrolArea
+from moodle_ws.areas.files import FilesArea
+from moodle_ws.areas.groups import GroupsArea
+from moodle_ws.areas.roles import RolesArea
+from moodle_ws.areas.sections import SectionsArea
 from moodle_ws.areas.site import SiteArea
+from moodle_ws.areas.users import UsersArea
 from moodle_ws.encoding import encode_params
 from moodle_ws.errors import (
     ConfigurationError,
     ConnectError,
     HTTPStatusError,
+    MaintenanceModeError,
     RequestTimeoutError,
     TransportError,
     UnexpectedResponseError,
@@ -100,6 +110,15 @@ class MoodleClient:
 
         # The API areas, grouped as Moodle groups its functions.
         self.site = SiteArea(self)
+        self.users = UsersArea(self)
+        self.courses = CoursesArea(self)
+        self.categories = CategoriesArea(self)
+        self.sections = SectionsArea(self)
+        self.enrol = EnrolArea(self)
+        self.groups = GroupsArea(self)
+        self.cohorts = CohortsArea(self)
+        self.roles = RolesArea(self)
+        self.files = FilesArea(self)
 
     # --- construction ------------------------------------------------------------
 
@@ -203,9 +222,16 @@ class MoodleClient:
                 raise error
         return [f.result() for f in futures]
 
-    def upload(self, files: UploadFiles, *, filearea: str = "draft", itemid: int = 0) -> Any:
+    def upload(
+        self, files: UploadFiles, *, filearea: str = "draft", itemid: int = 0, filepath: str = "/"
+    ) -> Any:
         """Upload files through ``webservice/upload.php`` (see ``client.files``)."""
-        fields = [("token", self._token), ("filearea", filearea), ("itemid", str(itemid))]
+        fields = [
+            ("token", self._token),
+            ("filearea", filearea),
+            ("itemid", str(itemid)),
+            ("filepath", filepath),
+        ]
         raw = self._post_with_retry(
             f"{self.url}/{UPLOAD_PATH}", fields, retryable=False, files=files
         )
@@ -306,6 +332,15 @@ def decode_response(raw: RawResponse, *, function: str) -> Any:
         raise WebServicesDisabledError(
             f"{function}: the site refused the REST request (HTTP 403, empty body)",
             status_code=403,
+        )
+    if raw.status_code == 503 and "maintenance" in text[:5000].lower():
+        # admin/cli/maintenance.php --enable: every script answers 503 and the
+        # climaintenance.html page, before any web-service code runs.
+        raise MaintenanceModeError(
+            f"{function}: the site is in CLI maintenance mode (HTTP 503)",
+            errorcode="climaintenance",
+            function=None,
+            hint="Wait for the maintenance to end, or run admin/cli/maintenance.php --disable.",
         )
     try:
         payload = json.loads(text) if text.strip() else None

@@ -7,8 +7,12 @@ to ``users[0][customfields][0][type]=x``.  Booleans travel as ``1``/``0`` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
+from enum import Enum
 from typing import Any
+
+from pydantic import BaseModel
 
 from moodle_ws.errors import ParameterEncodingError
 
@@ -39,6 +43,17 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:
         raise ParameterEncodingError("the parameters must be a mapping of names to values")
     if value is None:
         return
+    if isinstance(value, Enum):
+        # A (str, Enum) member's str() is "Cls.NAME" on 3.11; Moodle wants its value.
+        value = value.value
+    if isinstance(value, BaseModel):
+        # Typed inputs (moodle_ws.records.Input) encode as their set fields.
+        yield from _flatten(value.model_dump(exclude_none=True, by_alias=True), prefix)
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterEncodingError(
+            f"parameter {prefix!r} is {value!r}; Moodle accepts only finite numbers"
+        )
     if isinstance(value, bool):
         yield prefix, "1" if value else "0"
     elif isinstance(value, int | float | str):

@@ -202,12 +202,20 @@ _BY_ERRORCODE: Mapping[str, type[MoodleAPIError]] = {
 }
 
 
-def error_from_payload(payload: Mapping[str, Any], *, function: str | None) -> MoodleAPIError:
+# Error codes that mean web services are switched off: login/token.php and
+# webservice/upload.php answer them as JSON where the REST server answers a bare 403.
+_WEBSERVICES_OFF = frozenset({"enablewsdescription", "wsdisabled"})
+
+
+def error_from_payload(payload: Mapping[str, Any], *, function: str | None) -> MoodleError:
     """Build the precise exception for a Moodle error payload."""
     errorcode = str(payload.get("errorcode") or "")
     message = str(payload.get("message") or payload.get("error") or "Moodle reported an error")
     debuginfo = payload.get("debuginfo")
     exception = str(payload.get("exception") or "")
+    if errorcode in _WEBSERVICES_OFF:
+        where = f"{function}: " if function else ""
+        return WebServicesDisabledError(f"{where}{message} [{errorcode}]", status_code=200)
     cls: type[MoodleAPIError] = MoodleAPIError
     mapped = _BY_ERRORCODE.get(errorcode)
     if mapped is not None:

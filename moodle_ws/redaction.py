@@ -19,8 +19,10 @@ _secrets: set[str] = set()
 
 # A Moodle web-service token is 32 lowercase hex characters.
 _TOKEN_SHAPE = re.compile(r"\b[0-9a-f]{32}\b")
+# ``name=value`` (form, URL) and ``"name": "value"`` (JSON, repr) pairs; the optional
+# closing quote after the name is what lets the JSON form match too.
 _SECRET_PAIRS = re.compile(
-    r"(?i)\b(wstoken|token|password|privatetoken|pass)(\s*[=:]\s*[\"']?)([^&\s\"',}]+)"
+    r"(?i)\b(wstoken|token|password|privatetoken|passwd)([\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)"
 )
 
 

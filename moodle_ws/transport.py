@@ -107,7 +107,12 @@ def _reason(exc: Exception) -> str:
     return redact(text.rstrip("')\"")[:300])
 
 
-def _clean(exc: Exception) -> Exception | None:
+def _clean(exc: Exception) -> Exception:
     # The chained exception would print the request (and so the form body) in a
-    # traceback; keep only its redacted text.
-    return None if exc is None else type(exc)(redact(str(exc)))
+    # traceback; keep only its redacted text.  Some exception types need more than
+    # one argument: a failure to rebuild one must not hide the real error.
+    text = redact(str(exc))
+    try:
+        return type(exc)(text)
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {text}")
