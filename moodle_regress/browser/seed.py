@@ -1,0 +1,376 @@
+"""The data the browser suites need, made idempotently when no seeding plan provides it.
+
+Everything carries the ``mr-b-`` prefix and is found again by its natural key
+(username, course shortname), so running twice changes nothing and the same names
+exist on every release a run compares.  Users, courses, hidden sections and manual
+enrolments go through the web services; what Moodle offers no web service for
+(turning on self-enrolment with a key, guest access) is done as the admin in the
+browser, through the same forms an admin would use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock
+
+from moodle_regress.browser.session import Credentials, StorageStates
+from moodle_regress.browser.waits import goto, settle
+from moodle_regress.files import write_json_atomic
+from moodle_ws.redaction import register_secret
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+    from moodle_regress.site import SiteDescriptor
+    from moodle_ws import MoodleClient
+
+PREFIX = "mr-b-"
+# A fixed password for test users on a test site: the suites must sign in as them.
+# Moodle's default password policy wants digits, cases and a symbol.
+USER_PASSWORD = "Mr-b-Pass-2024!"
+SELF_ENROL_KEY = "Mr-b-Key-7"
+NUMSECTIONS = 3
+HIDDEN_SECTION = 2
+# Moodle's standard role ids on every fresh install.
+ROLE_IDS = {"editingteacher": 3, "student": 5}
+# Formats whose course page has no numbered sections to check.
+SECTIONLESS_FORMATS = frozenset({"singleactivity", "social"})
+
+register_secret(USER_PASSWORD)
+register_secret(SELF_ENROL_KEY)
+
+
+class SeedError(Exception):
+    """The browser suites' data could not be made on the site."""
+
+
+@dataclass
+class SeedUser:
+    role: str
+    username: str
+    password: str = field(repr=False)
+    firstname: str
+    lastname: str
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.username, self.password)
+
+    @property
+    def fullname(self) -> str:
+        return f"{self.firstname} {self.lastname}"
+
+
+@dataclass
+class SeedCourse:
+    shortname: str
+    fullname: str
+    id: int
+    format: str
+    theme: str = ""
+    numsections: int = NUMSECTIONS
+    hidden_section: int | None = None
+
+    @property
+    def has_sections(self) -> bool:
+        return self.format not in SECTIONLESS_FORMATS
+
+
+@dataclass
+class BrowserSeed:
+    """What the browser tests work with, keyed the way tests parametrise."""
+
+    site_url: str
+    release: str
+    users: dict[str, SeedUser]
+    formats: list[str]
+    themes: list[str]
+    format_courses: dict[str, SeedCourse]
+    theme_courses: dict[str, SeedCourse]
+    self_course: SeedCourse
+    guest_course: SeedCourse
+    self_key: str = field(default=SELF_ENROL_KEY, repr=False)
+
+    def courses_of(self, role: str) -> list[SeedCourse]:
+        """Courses where ``role``'s user is enrolled."""
+        if role in ("teacher", "student"):
+            enrolled = [*self.format_courses.values(), *self.theme_courses.values()]
+            if role == "teacher":
+                enrolled += [self.self_course, self.guest_course]
+            return enrolled
+        return []
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BrowserSeed:
+        data = dict(data)
+        data["users"] = {k: SeedUser(**v) for k, v in data["users"].items()}
+        for name in ("format_courses", "theme_courses"):
+            data[name] = {k: SeedCourse(**v) for k, v in data[name].items()}
+        data["self_course"] = SeedCourse(**data["self_course"])
+        data["guest_course"] = SeedCourse(**data["guest_course"])
+        return cls(**data)
+
+
+def seed_users(client: MoodleClient, admin: Credentials) -> dict[str, SeedUser]:
+    users = {"admin": SeedUser("admin", admin.username, admin.password, "Admin", "User")}
+    for role in ("teacher", "student", "outsider"):
+        users[role] = SeedUser(role, f"{PREFIX}{role}", USER_PASSWORD, "Mrb", role.capitalize())
+    ensure_users(client, [u for r, u in users.items() if r != "admin"])
+    return users
+
+
+def ensure_users(client: MoodleClient, users: list[SeedUser]) -> dict[str, int]:
+    """Create the users Moodle does not have yet; returns username -> id."""
+    found = client.call(
+        "core_user_get_users_by_field", field="username", values=[u.username for u in users]
+    )
+    ids = {str(u["username"]): int(u["id"]) for u in found}
+    missing = [u for u in users if u.username not in ids]
+    if missing:
+        created = client.call(
+            "core_user_create_users",
+            users=[
+                {
+                    "username": u.username,
+                    "password": u.password,
+                    "firstname": u.firstname,
+                    "lastname": u.lastname,
+                    "email": f"{u.username}@example.invalid",
+                    "auth": "manual",
+                }
+                for u in missing
+            ],
+        )
+        ids.update({str(u["username"]): int(u["id"]) for u in created})
+    return ids
+
+
+def ensure_course(
+    client: MoodleClient,
+    shortname: str,
+    fullname: str,
+    *,
+    category_id: int,
+    course_format: str,
+    theme: str = "",
+) -> int:
+    """The id of the course with ``shortname``, creating it if needed."""
+    found = client.call("core_course_get_courses_by_field", field="shortname", value=shortname)
+    courses = found.get("courses") or []
+    if courses:
+        course = courses[0]
+        if theme and course.get("theme") != theme:
+            client.call(
+                "core_course_update_courses", courses=[{"id": course["id"], "forcetheme": theme}]
+            )
+        return int(course["id"])
+    spec: dict[str, Any] = {
+        "shortname": shortname,
+        "fullname": fullname,
+        "categoryid": category_id,
+        "format": course_format,
+        "visible": 1,
+    }
+    if course_format not in SECTIONLESS_FORMATS:
+        spec["numsections"] = NUMSECTIONS
+    if theme:
+        spec["forcetheme"] = theme
+    created = client.call("core_course_create_courses", courses=[spec])
+    return int(created[0]["id"])
+
+
+def hide_section(client: MoodleClient, course_id: int, number: int) -> None:
+    """Hide section ``number`` of a course (idempotent)."""
+    contents = client.call("core_course_get_contents", courseid=course_id)
+    for section in contents:
+        if int(section.get("section", -1)) == number:
+            if int(section.get("visible", 1)):
+                client.call("core_course_edit_section", action="hide", id=int(section["id"]))
+            return
+    raise SeedError(f"course {course_id} has no section {number} to hide")
+
+
+def enrol(client: MoodleClient, user_ids: dict[str, int], plan: list[tuple[str, int, str]]) -> None:
+    """Manual enrolments: (username, course id, role shortname)."""
+    if plan:
+        client.call(
+            "enrol_manual_enrol_users",
+            enrolments=[
+                {"roleid": ROLE_IDS[role], "userid": user_ids[username], "courseid": course_id}
+                for username, course_id, role in plan
+            ],
+        )
+
+
+# --- admin steps in the browser -------------------------------------------------------
+
+
+def installed_formats(page: Page, base_url: str, category_id: int) -> list[str]:
+    """Course formats a course can be given: the options of the course form's format menu."""
+    goto(page, f"{base_url}/course/edit.php?category={category_id}")
+    values = page.locator("#id_format option").evaluate_all("els => els.map(e => e.value)")
+    formats = [str(v) for v in values if v]
+    if not formats:
+        raise SeedError(f"no course formats offered at {page.url}: is the admin signed in?")
+    return formats
+
+
+def installed_themes(page: Page, base_url: str) -> list[str]:
+    """Themes on the site, from the admin's theme selector."""
+    goto(page, f"{base_url}/admin/themeselector.php")
+    ids = page.locator(".theme-card[id^='theme-card-']").evaluate_all("els => els.map(e => e.id)")
+    themes = sorted(str(i).removeprefix("theme-card-") for i in ids)
+    if not themes:
+        raise SeedError(f"no themes listed at {page.url}: is the admin signed in?")
+    return themes
+
+
+def enable_enrol_instance(
+    page: Page, base_url: str, course_id: int, method: str, *, key: str | None = None
+) -> None:
+    """Enable the course's ``self`` or ``guest`` instance (with a key for self)."""
+    goto(page, f"{base_url}/enrol/instances.php?id={course_id}")
+    edit = page.locator(f"a[href*='enrol/editinstance.php'][href*='type={method}']").first
+    if edit.count() == 0:
+        raise SeedError(
+            f"course {course_id} has no {method} enrolment instance to edit at {page.url}; "
+            f"is enrol_{method} enabled on the site (Site administration > Plugins > Enrolments)?"
+        )
+    href = edit.get_attribute("href") or ""
+    goto(page, href if href.startswith("http") else f"{base_url}/{href.lstrip('/')}")
+    page.locator("#id_status").select_option("0")  # ENROL_INSTANCE_ENABLED
+    if method == "self":
+        new_enrols = page.locator("#id_customint6")
+        if new_enrols.count():
+            new_enrols.select_option("1")
+    if key is not None:
+        # A passwordunmask field keeps its input hidden behind an "edit" toggle.
+        page.locator("#id_password").evaluate("(el, v) => { el.value = v; }", key)
+    page.locator("#id_submitbutton").click()
+    page.wait_for_load_state("load")
+    settle(page)
+    if "editinstance.php" in page.url:
+        errors = page.locator(".error, .invalid-feedback:visible").all_inner_texts()
+        raise SeedError(f"Moodle refused the {method} enrolment settings: {errors}")
+
+
+def enabled_methods(client: MoodleClient, course_id: int) -> set[str]:
+    """Enrolment methods the course has turned on (Moodle lists only enabled instances)."""
+    methods = client.call("core_enrol_get_course_enrolment_methods", courseid=course_id)
+    return {str(m["type"]) for m in methods}
+
+
+# --- the whole seed --------------------------------------------------------------------
+
+
+def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> BrowserSeed:
+    """Make (or find) everything the browser suites need on ``site``."""
+    if not site.admin_username or site.admin_password is None:
+        raise SeedError(
+            f"the site descriptor for {site.url} has no admin_username/admin_password: "
+            "the browser suites sign in as the admin to set up courses"
+        )
+    admin = Credentials(site.admin_username, site.admin_password.get_secret_value())
+    client = site.client()
+    release = str(client.site_info().get("release", ""))
+    base = client.url
+    users = seed_users(client, admin)
+    user_ids = ensure_users(client, [u for r, u in users.items() if r != "admin"])
+
+    categories = client.call("core_course_get_categories")
+    if not categories:
+        raise SeedError(f"{base} has no course category to put the suites' courses in")
+    category_id = int(min(categories, key=lambda c: int(c["id"]))["id"])
+
+    context = browser.new_context(storage_state=str(states.get(browser, "admin", admin)))
+    try:
+        page = context.new_page()
+        formats = installed_formats(page, base, category_id)
+        themes = installed_themes(page, base)
+
+        format_courses: dict[str, SeedCourse] = {}
+        for fmt in formats:
+            shortname = f"{PREFIX}fmt-{fmt}"
+            cid = ensure_course(
+                client, shortname, f"MRB format {fmt}", category_id=category_id, course_format=fmt
+            )
+            course = SeedCourse(shortname, f"MRB format {fmt}", cid, fmt)
+            if course.has_sections:
+                hide_section(client, cid, HIDDEN_SECTION)
+                course.hidden_section = HIDDEN_SECTION
+            format_courses[fmt] = course
+
+        theme_courses: dict[str, SeedCourse] = {}
+        for theme in themes:
+            shortname = f"{PREFIX}theme-{theme}"
+            cid = ensure_course(
+                client,
+                shortname,
+                f"MRB theme {theme}",
+                category_id=category_id,
+                course_format="topics",
+                theme=theme,
+            )
+            theme_courses[theme] = SeedCourse(shortname, f"MRB theme {theme}", cid, "topics", theme)
+
+        self_id = ensure_course(
+            client,
+            f"{PREFIX}self",
+            "MRB self enrolment",
+            category_id=category_id,
+            course_format="topics",
+        )
+        guest_id = ensure_course(
+            client,
+            f"{PREFIX}guest",
+            "MRB guest access",
+            category_id=category_id,
+            course_format="topics",
+        )
+        if "self" not in enabled_methods(client, self_id):
+            enable_enrol_instance(page, base, self_id, "self", key=SELF_ENROL_KEY)
+        if "guest" not in enabled_methods(client, guest_id):
+            enable_enrol_instance(page, base, guest_id, "guest")
+    finally:
+        context.close()
+
+    teacher, student = users["teacher"].username, users["student"].username
+    plan: list[tuple[str, int, str]] = []
+    for course in [*format_courses.values(), *theme_courses.values()]:
+        plan += [(teacher, course.id, "editingteacher"), (student, course.id, "student")]
+    plan += [(teacher, self_id, "editingteacher"), (teacher, guest_id, "editingteacher")]
+    enrol(client, user_ids, plan)
+
+    return BrowserSeed(
+        site_url=base,
+        release=release,
+        users=users,
+        formats=formats,
+        themes=themes,
+        format_courses=format_courses,
+        theme_courses=theme_courses,
+        self_course=SeedCourse(f"{PREFIX}self", "MRB self enrolment", self_id, "topics"),
+        guest_course=SeedCourse(f"{PREFIX}guest", "MRB guest access", guest_id, "topics"),
+    )
+
+
+def seed_once(
+    site: SiteDescriptor, browser: Browser, states: StorageStates, shared_dir: Path
+) -> BrowserSeed:
+    """:func:`seed` once per run, however many xdist workers ask; the rest read the result."""
+    key = re.sub(r"[^A-Za-z0-9]+", "_", site.url)
+    result = shared_dir / f"browser-seed-{key}.json"
+    with FileLock(str(shared_dir / f"browser-seed-{key}.lock")):
+        if result.is_file():
+            return BrowserSeed.from_json(json.loads(result.read_text()))
+        data = seed(site, browser, states)
+        write_json_atomic(result, data.to_json(), mode=0o600)
+        return data
