@@ -1,0 +1,181 @@
+"""Comparing two snapshots: what was added, removed and changed, key by key.
+
+Values are compared by their canonical JSON, so ``1`` and ``true`` or ``1`` and
+``1.0`` differ, as they do for a client of the site.  Metadata is never compared
+(the release is observed as ``site/@site/release`` like any other fact).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from moodle_regress.observation import Observation, canonical, split_key
+from moodle_regress.snapshot import Snapshot
+
+ChangeKind = Literal["added", "removed", "changed"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = ("added", "removed", "changed")
+
+
+@dataclass(slots=True)
+class Difference:
+    """One key whose observation differs between the two snapshots."""
+
+    key: str
+    kind: ChangeKind
+    before: Observation | None
+    after: Observation | None
+    expected: bool = False
+    reason: str | None = None
+
+    @property
+    def area(self) -> str:
+        return split_key(self.key).area
+
+    @property
+    def entity(self) -> str:
+        return split_key(self.key).entity
+
+    @property
+    def aspect(self) -> str:
+        return split_key(self.key).aspect
+
+    @property
+    def before_value(self) -> Any:
+        return self.before.value if self.before is not None else None
+
+    @property
+    def after_value(self) -> Any:
+        return self.after.value if self.after is not None else None
+
+    @property
+    def source(self) -> str:
+        obs = self.after or self.before
+        return obs.source if obs is not None else "api"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "key": self.key,
+            "area": self.area,
+            "entity": self.entity,
+            "aspect": self.aspect,
+            "kind": self.kind,
+            "source": self.source,
+            "expected": self.expected,
+        }
+        if self.before is not None:
+            data["before"] = self.before.value
+        if self.after is not None:
+            data["after"] = self.after.value
+        if self.reason is not None:
+            data["reason"] = self.reason
+        return data
+
+
+@dataclass(frozen=True)
+class Counts:
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    expected: int = 0
+    unexpected: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.removed + self.changed
+
+
+@dataclass
+class Comparison:
+    """The differences between ``before`` and ``after``, sorted by key."""
+
+    before: Snapshot
+    after: Snapshot
+    differences: list[Difference]
+    unchanged: int
+    #: Expected-change rules that matched no difference (a hint they are stale).
+    unused_rules: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Difference]:
+        return iter(self.differences)
+
+    def __len__(self) -> int:
+        return len(self.differences)
+
+    @property
+    def unexpected(self) -> list[Difference]:
+        return [d for d in self.differences if not d.expected]
+
+    def counts(self, area: str | None = None) -> Counts:
+        diffs = [d for d in self.differences if area is None or d.area == area]
+        kinds = Counter(d.kind for d in diffs)
+        expected = sum(1 for d in diffs if d.expected)
+        return Counts(
+            added=kinds["added"],
+            removed=kinds["removed"],
+            changed=kinds["changed"],
+            expected=expected,
+            unexpected=len(diffs) - expected,
+            unchanged=self.unchanged if area is None else 0,
+        )
+
+    def areas(self) -> list[str]:
+        return sorted({d.area for d in self.differences})
+
+    def by_area(self) -> dict[str, dict[str, list[Difference]]]:
+        """Differences grouped by area, then by entity, each group in key order."""
+        grouped: dict[str, dict[str, list[Difference]]] = {}
+        for diff in self.differences:
+            parts = split_key(diff.key)
+            grouped.setdefault(parts.area, {}).setdefault(parts.entity, []).append(diff)
+        return grouped
+
+    def to_json(self) -> dict[str, Any]:
+        counts = self.counts()
+        return {
+            "before": self.before.meta.model_dump(mode="json"),
+            "after": self.after.meta.model_dump(mode="json"),
+            "counts": {
+                "added": counts.added,
+                "removed": counts.removed,
+                "changed": counts.changed,
+                "expected": counts.expected,
+                "unexpected": counts.unexpected,
+                "unchanged": counts.unchanged,
+                "total": counts.total,
+            },
+            "areas": {
+                area: {entity: [d.to_json() for d in diffs] for entity, diffs in entities.items()}
+                for area, entities in self.by_area().items()
+            },
+            "unused_expected_rules": list(self.unused_rules),
+        }
+
+
+def _same(a: Observation, b: Observation) -> bool:
+    # == first (fast, and most observations are equal), then canonical JSON to
+    # tell True from 1 and 1 from 1.0, which == confuses.
+    return a.value == b.value and canonical(a.value) == canonical(b.value)
+
+
+def compare(before: Snapshot, after: Snapshot) -> Comparison:
+    """Every key added, removed or changed from ``before`` to ``after``."""
+    old = before.observations
+    new = after.observations
+    differences: list[Difference] = []
+    unchanged = 0
+    for key in sorted(old.keys() | new.keys()):
+        a = old.get(key)
+        b = new.get(key)
+        if a is None:
+            differences.append(Difference(key, "added", None, b))
+        elif b is None:
+            differences.append(Difference(key, "removed", a, None))
+        elif _same(a, b):
+            unchanged += 1
+        else:
+            differences.append(Difference(key, "changed", a, b))
+    return Comparison(before, after, differences, unchanged)

@@ -1,0 +1,173 @@
+"""Expected-changes files: patterns, conditions, validation errors with lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from moodle_regress.compare import compare
+from moodle_regress.expected import ExpectedChanges, ExpectedFileError, glob_to_regex
+from moodle_regress.observation import Observation
+from moodle_regress.snapshot import Snapshot
+
+
+def _pair() -> tuple[Snapshot, Snapshot]:
+    before = Snapshot(
+        observations=[
+            Observation("site/@site/release", "4.5.6"),
+            Observation("webservice/mod_chat_view_chat/version", "2024100700"),
+            Observation("webservice/core_course_get_contents/version", "2024100700"),
+            Observation("courses/C1/format", "topics"),
+            Observation("courses/C2/format", "topics"),
+        ]
+    )
+    after = Snapshot(
+        observations=[
+            Observation("site/@site/release", "5.0.6"),
+            Observation("webservice/core_course_get_contents/version", "2025041400"),
+            Observation("webservice/core_ai_set_provider_order/version", "2025041400"),
+            Observation("courses/C1/format", "weeks"),
+            Observation("courses/C2/format", "social"),
+        ]
+    )
+    return before, after
+
+
+class TestGlob:
+    @pytest.mark.parametrize(
+        ("pattern", "key", "hit"),
+        [
+            ("courses/*/format", "courses/C1/format", True),
+            ("courses/*/format", "courses/C1/sections/1/format", False),
+            ("courses/**/name", "courses/C1/sections/1/name", True),
+            ("courses/**", "courses/C1/x", True),
+            ("webservice/mod_chat_*/version", "webservice/mod_chat_view_chat/version", True),
+            ("courses/C?/format", "courses/C1/format", True),
+            ("courses/C[12]/format", "courses/C3/format", False),
+            ("courses/C[!1]/format", "courses/C2/format", True),
+            ("site/@site/release", "site/@site/release", True),
+            ("site/@site/release", "site/@site/release-notes", False),
+            ("a.b/*/c", "axb/x/c", False),
+        ],
+    )
+    def test_patterns(self, pattern: str, key: str, hit: bool) -> None:
+        assert bool(glob_to_regex(pattern).match(key)) is hit
+
+
+class TestApply:
+    def test_marks_expected_with_reason_and_leaves_the_rest(self) -> None:
+        rules = ExpectedChanges.parse(
+            """
+expected:
+  - key: site/@site/release
+    reason: the upgrade
+  - key: "webservice/mod_chat_*/**"
+    change: removed
+    reason: mod_chat left core in 5.0
+  - key: "webservice/*/version"
+    change: [changed]
+    after: {regex: "^2025"}
+    reason: core version bump
+  - key: courses/*/format
+    before: {equals: topics}
+    after: {equals: weeks}
+    reason: C1 moved to weeks on purpose
+  - key: users/**
+    reason: never matches
+"""
+        )
+        result = rules.apply(compare(*_pair()))
+        verdict = {d.key: (d.expected, d.reason) for d in result}
+        assert verdict == {
+            "site/@site/release": (True, "the upgrade"),
+            "webservice/mod_chat_view_chat/version": (True, "mod_chat left core in 5.0"),
+            "webservice/core_course_get_contents/version": (True, "core version bump"),
+            "webservice/core_ai_set_provider_order/version": (False, None),
+            "courses/C1/format": (True, "C1 moved to weeks on purpose"),
+            "courses/C2/format": (False, None),
+        }
+        assert result.counts().unexpected == 2
+        assert result.unused_rules == ["line 16: users/**"]
+
+    def test_condition_on_a_missing_side_does_not_match(self) -> None:
+        rules = ExpectedChanges.parse(
+            "expected:\n  - key: '**'\n    before: {regex: '.'}\n    reason: r\n"
+        )
+        result = rules.apply(compare(*_pair()))
+        added = [d for d in result if d.kind == "added"]
+        assert added and not any(d.expected for d in added)
+
+    def test_first_matching_rule_wins(self) -> None:
+        rules = ExpectedChanges.parse(
+            "expected:\n  - {key: 'courses/**', reason: first}\n  - {key: '**', reason: second}\n"
+        )
+        result = rules.apply(compare(*_pair()))
+        reasons = {d.key: d.reason for d in result}
+        assert reasons["courses/C2/format"] == "first"
+        assert reasons["site/@site/release"] == "second"
+
+    def test_bare_list_and_empty_file(self) -> None:
+        assert len(ExpectedChanges.parse("- {key: a/b/c, reason: r}\n")) == 1
+        assert len(ExpectedChanges.parse("")) == 0
+        assert len(ExpectedChanges.parse("expected:\n")) == 0
+
+    def test_load_from_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "expected.yaml"
+        path.write_text("expected:\n  - {key: 'courses/**', reason: r}\n")
+        assert ExpectedChanges.load(path).source == str(path)
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("expected: [", r"x.yaml:1: not valid YAML"),
+            ("expected:\n  - key: a/b/c\n", r"x.yaml:2: expected\[0\]: reason: missing"),
+            ("expected:\n  - reason: r\n", r"x.yaml:2: expected\[0\]: key: missing"),
+            (
+                "expected:\n  - key: a/b/c\n    reason: r\n    chnage: added\n",
+                r"x.yaml:4: expected\[0\]: unknown field 'chnage'",
+            ),
+            (
+                "expected:\n  - key: a/b/c\n    reason: r\n    change: moved\n",
+                r"x.yaml:4: expected\[0\]: change: 'moved' is not one of added, removed, changed",
+            ),
+            (
+                "expected:\n  - key: a/b/c\n    reason: r\n    after: {regex: '('}\n",
+                r"x.yaml:4: expected\[0\]: after.regex: '\(' is not a regular expression",
+            ),
+            (
+                "expected:\n  - key: a/b/c\n    reason: r\n    after: topics\n",
+                r"x.yaml:4: expected\[0\]: after: must be a mapping with `equals:` or `regex:`",
+            ),
+            (
+                "expected:\n  - key: a/b/c\n    reason: r\n    before:\n      equal: 1\n",
+                r"x.yaml:5: before.equal: unknown condition",
+            ),
+            (
+                "expected:\n  - key: 'a/[b'\n    reason: r\n",
+                r"x.yaml:2: expected\[0\]: key: bad pattern",
+            ),
+            (
+                "expected:\n  - key: a/b/c\n    reason: ''\n",
+                r"x.yaml:3: expected\[0\]: reason: empty",
+            ),
+            ("expected:\n  - key: [a]\n    reason: r\n", r"key: must be a text, not a list"),
+            ("rules: []\n", r"x.yaml:1: unknown top-level field 'rules'"),
+            ("version: 2\nexpected: []\n", r"x.yaml:1: version"),
+            ("expected: 3\n", r"x.yaml:1: expected: must be a list"),
+            (
+                "expected:\n  - just a string\n",
+                r"x.yaml:2: expected\[0\]: a rule must be a mapping",
+            ),
+            ("42\n", r"x.yaml:1: the file must be a mapping"),
+        ],
+    )
+    def test_errors_name_line_and_field(self, text: str, message: str) -> None:
+        with pytest.raises(ExpectedFileError, match=message):
+            ExpectedChanges.parse(text, source="x.yaml")
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        with pytest.raises(ExpectedFileError, match="no expected-changes file"):
+            ExpectedChanges.load(tmp_path / "nope.yaml")
