@@ -1,0 +1,88 @@
+"""Every way a sandbox operation can fail, each with its cause and the fix.
+
+The CLI prints ``str(error)`` as one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SandboxError(Exception):
+    """A sandbox operation failed; ``cause`` says why, ``fix`` what to do about it."""
+
+    def __init__(self, cause: str, fix: str | None = None) -> None:
+        self.cause = cause
+        self.fix = fix
+        super().__init__(cause)
+
+    def __str__(self) -> str:
+        return f"{self.cause} (fix: {self.fix})" if self.fix else self.cause
+
+
+class PrerequisiteError(SandboxError):
+    """PHP, one of its extensions or PostgreSQL is missing or too old."""
+
+    def __init__(self, missing: list[str], fix: str) -> None:
+        self.missing = missing
+        super().__init__("missing prerequisites: " + "; ".join(missing), fix)
+
+
+class NotMoodleTreeError(SandboxError):
+    """The code directory is not a Moodle code tree."""
+
+
+class PortInUseError(SandboxError):
+    """The port the sandbox needs is taken by another process."""
+
+
+class SandboxExistsError(SandboxError):
+    """``up`` was asked for a name that is already a sandbox."""
+
+
+class SandboxNotFoundError(SandboxError):
+    """No sandbox has that name."""
+
+
+class InvalidNameError(SandboxError):
+    """A sandbox name that cannot be a directory name."""
+
+
+class DatabaseError(SandboxError):
+    """The database cluster or a database command failed."""
+
+
+class InstallError(SandboxError):
+    """Moodle's installer or the test configuration failed."""
+
+
+class ServerError(SandboxError):
+    """The web server did not start or does not answer."""
+
+
+class DowngradeError(SandboxError):
+    """The new code is older than the site: Moodle cannot go back."""
+
+
+class UpgradePathError(SandboxError):
+    """The site is too old for the new code (e.g. 5.x needs 4.2.3 or later)."""
+
+
+class UpgradeFailedError(SandboxError):
+    """Moodle's upgrade failed; ``backup`` is the archive to restore."""
+
+    def __init__(self, cause: str, backup: Path) -> None:
+        self.backup = backup
+        super().__init__(
+            cause,
+            f"the site as it was before is in {backup}: "
+            f"`moodle-regress sandbox restore NAME {backup}`",
+        )
+
+
+class BackupError(SandboxError):
+    """A backup could not be written."""
+
+
+class RestoreError(SandboxError):
+    """An archive could not be restored, or the restored site differs."""

@@ -1,0 +1,817 @@
+"""Sandboxes: real Moodle sites brought up from code trees, upgraded, backed up,
+restored.
+
+A sandbox is one directory, ``<settings.sandboxes_dir>/<name>/``::
+
+    sandbox.json   the sandbox's own state (ports, database, code source), 0600
+    site.json      the site descriptor every other command accepts, 0600
+    code/          a hard-link copy of the code tree, with the sandbox's config.php
+    moodledata/    Moodle's dataroot
+    pgdata/        the private PostgreSQL cluster (unless a database URL was given)
+    logs/          installer, upgrade, web server and PHP error logs
+    backups/       the backups taken before each upgrade
+
+Why a hard-link copy of the code: Moodle reads ``config.php`` from the tree it runs
+from, so each site needs its own.  ``cp -al`` makes the copy in about a second
+without using disk space; the user's tree is never written to, and any number of
+sandboxes can run from one tree at the same time.  The copy is a snapshot: edits
+that replace files in the user's tree (git checkout) do not reach a running sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from moodle_regress.config import Settings, load_settings
+from moodle_regress.files import write_atomic, write_json_atomic
+from moodle_regress.sandbox import moodle, postgres, prereqs, server
+from moodle_regress.sandbox.codetree import CodeTree, inspect_tree, release_tuple
+from moodle_regress.sandbox.errors import (
+    BackupError,
+    DowngradeError,
+    InvalidNameError,
+    PortInUseError,
+    PrerequisiteError,
+    RestoreError,
+    SandboxError,
+    SandboxExistsError,
+    SandboxNotFoundError,
+    ServerError,
+    UpgradeFailedError,
+    UpgradePathError,
+)
+from moodle_regress.sandbox.postgres import DatabaseConfig, PrivateCluster
+from moodle_regress.sandbox.progress import Steps
+from moodle_regress.site import DESCRIPTOR_NAME, SandboxPaths, SiteDescriptor
+from moodle_ws.redaction import register_secret
+
+STATE_NAME = "sandbox.json"
+ARCHIVE_FORMAT = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Dataroot parts Moodle rebuilds by itself: left out of backups.
+DATAROOT_EXCLUDES = ("cache", "localcache", "sessions", "temp", "trashdir", "lock")
+
+
+class SandboxState(BaseModel):
+    """What the tool remembers about one sandbox (``sandbox.json``)."""
+
+    name: str
+    code_source: Path
+    release: str
+    version: str
+    branch: str
+    layout: str
+    http_port: int
+    db: DatabaseConfig
+    private_db: bool
+    admin_username: str = "admin"
+    admin_password: str
+    created: str
+    workers: int = server.WORKERS
+    history: list[dict[str, str]] = []
+
+
+@dataclass
+class SandboxStatus:
+    name: str
+    url: str
+    release: str
+    code_source: Path
+    path: Path
+    server_running: bool
+    db_running: bool
+    answers: bool | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.server_running and self.db_running
+
+
+@dataclass
+class UpgradeResult:
+    old_release: str
+    new_release: str
+    seconds: float
+    backup: Path
+    added_functions: list[str] = field(default_factory=list)
+    missing_plugins: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RestoreResult:
+    descriptor: SiteDescriptor
+    release: str
+    counts: moodle.SiteCounts
+    seconds: float
+
+
+def validate_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidNameError(
+            f"{name!r} cannot be a sandbox name",
+            "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+        )
+    return name
+
+
+def copy_code(source: CodeTree, target: Path) -> CodeTree:
+    """A hard-link copy of ``source`` at ``target`` (a real copy across file
+    systems), without the tree's own config.php and VCS metadata."""
+    target.mkdir(parents=True)
+    entries = [str(p) for p in source.root.iterdir() if p.name not in {".git", "config.php", ".hg"}]
+    result = subprocess.run(
+        ["cp", "-al", *entries, str(target)], check=False, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        shutil.rmtree(target)
+        target.mkdir(parents=True)
+        result = subprocess.run(
+            ["cp", "-a", "--reflink=auto", *entries, str(target)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise SandboxError(
+                f"copying the code tree {source.root} failed: {result.stderr.strip()}",
+                "check free disk space and permissions",
+            )
+    return inspect_tree(target)
+
+
+class Sandbox:
+    """One sandbox directory and the operations on it."""
+
+    def __init__(self, root: Path, settings: Settings, steps: Steps | None = None) -> None:
+        self.root = root
+        self.name = root.name
+        self.settings = settings
+        self.steps = steps or Steps()
+
+    # -- paths and state -------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / STATE_NAME
+
+    @property
+    def descriptor_path(self) -> Path:
+        return self.root / DESCRIPTOR_NAME
+
+    @property
+    def code_dir(self) -> Path:
+        return self.root / "code"
+
+    @property
+    def dataroot(self) -> Path:
+        return self.root / "moodledata"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "pgdata"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.root / "run" / "php.pid"
+
+    def exists(self) -> bool:
+        return self.state_path.is_file()
+
+    def state(self) -> SandboxState:
+        try:
+            state = SandboxState.model_validate_json(self.state_path.read_text())
+        except FileNotFoundError:
+            raise SandboxNotFoundError(
+                f"no sandbox named {self.name!r} in {self.root.parent}",
+                "see `moodle-regress sandbox list`, or create it with `sandbox up`",
+            ) from None
+        except ValidationError as exc:
+            raise SandboxError(
+                f"{self.state_path} is damaged: {exc}", "destroy the sandbox"
+            ) from None
+        register_secret(state.db.password)
+        register_secret(state.admin_password)
+        return state
+
+    def save_state(self, state: SandboxState) -> None:
+        write_atomic(self.state_path, state.model_dump_json(indent=2) + "\n", mode=0o600)
+
+    def url(self, state: SandboxState | None = None) -> str:
+        return f"http://127.0.0.1:{(state or self.state()).http_port}"
+
+    def tree(self) -> CodeTree:
+        return inspect_tree(self.code_dir)
+
+    def cluster(self, state: SandboxState | None = None) -> PrivateCluster | None:
+        state = state or self.state()
+        if not state.private_db:
+            return None
+        binaries = prereqs.find_postgres()
+        if binaries is None:
+            raise PrerequisiteError(
+                ["PostgreSQL server binaries (/usr/lib/postgresql/*/bin)"],
+                "apt-get install -y postgresql",
+            )
+        return PrivateCluster(self.pgdata, binaries)
+
+    def descriptor(self) -> SiteDescriptor:
+        return SiteDescriptor.load(self.descriptor_path)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root.parent / f".{self.name}.lock"), timeout=900):
+            yield
+
+    # -- processes ---------------------------------------------------------------
+
+    def _start_db(self, state: SandboxState) -> None:
+        cluster = self.cluster(state)
+        if cluster is not None and not cluster.is_running():
+            server.require_free(state.db.port, "sandbox's PostgreSQL")
+            cluster.start(state.db.port)
+
+    def _write_config(self, state: SandboxState, tree: CodeTree) -> None:
+        moodle.write_config(
+            tree,
+            moodle.render_config_php(
+                name=state.name,
+                db=state.db,
+                wwwroot=self.url(state),
+                dataroot=self.dataroot,
+                layout=tree.layout,
+            ),
+        )
+
+    def _start_server(self, state: SandboxState) -> None:
+        if server.read_pid(self.pidfile) is not None:
+            return
+        self.pidfile.parent.mkdir(exist_ok=True)
+        server.start(
+            webroot=self.tree().webroot,
+            port=state.http_port,
+            pidfile=self.pidfile,
+            log=self.logs / "server.log",
+            error_log=self.logs / "php-errors.log",
+            workers=state.workers,
+        )
+
+    def start(self) -> SiteDescriptor:
+        """Start the database and the web server (each only if stopped)."""
+        with self.locked():
+            state = self.state()
+            with self.steps.step(f"Starting sandbox {self.name}"):
+                self._start_db(state)
+                self._start_server(state)
+            return self.descriptor()
+
+    def stop(self) -> None:
+        with self.locked():
+            state = self.state()
+            with self.steps.step(f"Stopping sandbox {self.name}"):
+                server.stop(self.pidfile)
+                cluster = self.cluster(state)
+                if cluster is not None:
+                    cluster.stop()
+
+    def status(self, *, probe: bool = False) -> SandboxStatus:
+        state = self.state()
+        cluster = self.cluster(state)
+        db_running = cluster.is_running() if cluster is not None else True
+        server_running = server.read_pid(self.pidfile) is not None
+        status = SandboxStatus(
+            name=self.name,
+            url=self.url(state),
+            release=state.release,
+            code_source=state.code_source,
+            path=self.root,
+            server_running=server_running,
+            db_running=db_running,
+        )
+        if probe and status.running:
+            try:
+                info = self.descriptor().client().site_info()
+                status.answers = bool(info)
+            except Exception:  # any failure means "does not answer"
+                status.answers = False
+        return status
+
+    def destroy(self) -> None:
+        with self.locked():
+            state = self.state() if self.exists() else None
+            with self.steps.step(f"Destroying sandbox {self.name}"):
+                server.stop(self.pidfile)
+                if state is None or state.private_db:
+                    binaries = prereqs.find_postgres()
+                    if binaries is not None and self.pgdata.exists():
+                        PrivateCluster(self.pgdata, binaries).stop()
+                shutil.rmtree(self.root, ignore_errors=True)
+            if state is not None and not state.private_db:
+                self.steps.note(
+                    f"the database {state.db.name} on {state.db.host}:{state.db.port} "
+                    "was not yours to drop: it is left as it is"
+                )
+
+    def _write_descriptor(self, state: SandboxState, token: str) -> SiteDescriptor:
+        tree = self.tree()
+        descriptor = SiteDescriptor(
+            name=self.name,
+            url=self.url(state),
+            token=SecretStr(token),
+            service=moodle.SERVICE,
+            admin_username=state.admin_username,
+            admin_password=SecretStr(state.admin_password),
+            release=state.release,
+            version=state.version,
+            test_site=True,
+            sandbox=SandboxPaths(
+                root=self.root,
+                code_dir=tree.root,
+                webroot=tree.webroot,
+                dataroot=self.dataroot,
+                pgdata=self.pgdata if state.private_db else None,
+            ),
+            code_source=str(state.code_source),
+            branch=state.branch,
+        )
+        descriptor.save(self.descriptor_path)
+        return descriptor
+
+    def _check_answers(self, descriptor: SiteDescriptor) -> dict[str, Any]:
+        try:
+            info = descriptor.client().site_info()
+        except Exception as exc:
+            raise ServerError(
+                f"the site at {descriptor.url} does not answer web service calls: {exc}",
+                f"see {self.logs / 'php-errors.log'}",
+            ) from None
+        return info
+
+    # -- upgrade ---------------------------------------------------------------
+
+    def upgrade(self, code_dir: Path) -> UpgradeResult:
+        """Upgrade the site to the code in ``code_dir`` (see the module docstring)."""
+        with self.locked():
+            return self._upgrade(code_dir)
+
+    def _upgrade(self, code_dir: Path) -> UpgradeResult:
+        started = time.monotonic()
+        state = self.state()
+        new = inspect_tree(code_dir)
+        self._start_db(state)
+        old_release, old_version = moodle.site_version(state.db)
+        if new.version < _decimal(old_version):
+            raise DowngradeError(
+                f"the code in {new.root} is Moodle {new.short_release} ({new.version}), older "
+                f"than the site's {old_release} ({old_version}): Moodle cannot downgrade",
+                "give a code tree of the same or a later release, or restore a backup",
+            )
+        requires = new.upgrade_requires()
+        if requires and release_tuple(old_release) < release_tuple(requires):
+            raise UpgradePathError(
+                f"Moodle {new.short_release} upgrades only from {requires} or later; the site "
+                f"is {old_release}",
+                f"upgrade to {requires} or later first, then to {new.short_release}",
+            )
+        report = prereqs.check(new, need_server=False)
+        report.raise_if_missing()
+        missing = sorted(moodle.installed_plugins(state.db) - new.plugins)
+        if missing:
+            self.steps.note(
+                "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)
+            )
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        backup = self.root / "backups" / f"before-{new.short_release}-{stamp}.tar.zst"
+        staged = self.root / "code.new"
+        shutil.rmtree(staged, ignore_errors=True)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The copy of the new code is ready by the time the backup is.
+            copying = pool.submit(copy_code, new, staged)
+            self._backup(backup, state)
+            with self.steps.step("Copying the new code"):
+                new_tree = copying.result()
+        with self.steps.step("Switching the code"):
+            server.stop(self.pidfile)
+            self._write_config(state, new_tree)
+            old_code = self.root / "code.old"
+            shutil.rmtree(old_code, ignore_errors=True)
+            self.code_dir.rename(old_code)
+            staged.rename(self.code_dir)
+            tree = self.tree()
+        log = self.logs / "upgrade.log"
+        try:
+            with self.steps.step(
+                f"Upgrading {moodle_short(old_release)} to {new.short_release} (Moodle's upgrade)",
+                key="moodle_upgrade",
+            ):
+                moodle.upgrade(tree, log=log, error=SandboxError)
+            with self.steps.step("Updating the test configuration", key="configure"):
+                configured = moodle.configure(tree, log=log)
+        except SandboxError as exc:
+            raise UpgradeFailedError(
+                f"upgrading to {new.short_release} failed: {exc.cause} (log: {log})", backup
+            ) from None
+        state.code_source = new.root
+        state.release, state.version, state.branch = (
+            configured.release,
+            configured.version,
+            configured.branch,
+        )
+        state.layout = tree.layout
+        state.history.append(
+            {"at": stamp, "from": old_release, "to": configured.release, "backup": str(backup)}
+        )
+        self.save_state(state)
+        with self.steps.step("Starting the web server", key="serve"):
+            self._start_server(state)
+            descriptor = self._write_descriptor(state, configured.token)
+            self._check_answers(descriptor)
+        shutil.rmtree(self.root / "code.old", ignore_errors=True)
+        return UpgradeResult(
+            old_release=old_release,
+            new_release=configured.release,
+            seconds=time.monotonic() - started,
+            backup=backup,
+            added_functions=configured.added,
+            missing_plugins=missing,
+            timings=dict(self.steps.timings),
+        )
+
+    # -- backup ----------------------------------------------------------------
+
+    def backup(self, target: Path) -> Path:
+        with self.locked():
+            state = self.state()
+            self._start_db(state)
+            return self._backup(target, state)
+
+    def _backup(self, target: Path, state: SandboxState) -> Path:
+        target = target.expanduser().absolute()
+        with self.steps.step(f"Backing up {self.name} to {target}", key="backup"):
+            counts = moodle.count_site(state.db)
+            release, version = moodle.site_version(state.db)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".backup-", dir=self.root))
+            try:
+                postgres.dump(state.db, staging / "db.dump")
+                manifest = {
+                    "format": ARCHIVE_FORMAT,
+                    "name": self.name,
+                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "release": release,
+                    "version": version,
+                    "branch": state.branch,
+                    "code_source": str(state.code_source),
+                    "layout": state.layout,
+                    "counts": counts.__dict__,
+                    "admin_username": state.admin_username,
+                    "admin_password": state.admin_password,
+                    "prefix": state.db.prefix,
+                    "dataroot_excluded": list(DATAROOT_EXCLUDES),
+                }
+                write_json_atomic(staging / "manifest.json", manifest, mode=0o600)
+                partial = target.with_name(f".{target.name}.partial")
+                command = [
+                    "tar", *_compression(), "-cf", str(partial),
+                    "-C", str(staging), "manifest.json", "db.dump",
+                    "-C", str(self.root),
+                    *[f"--exclude=moodledata/{d}" for d in DATAROOT_EXCLUDES],
+                    "moodledata",
+                ]  # fmt: skip
+                result = subprocess.run(command, check=False, capture_output=True, text=True)
+                if result.returncode != 0:
+                    partial.unlink(missing_ok=True)
+                    raise BackupError(
+                        f"writing {target} failed: {result.stderr.strip()}",
+                        "check free disk space and that the directory is writable",
+                    )
+                os.chmod(partial, 0o600)
+                os.replace(partial, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+
+def _compression() -> list[str]:
+    if shutil.which("zstd"):
+        return ["--use-compress-program=zstd -T0 -3"]
+    return ["-z"]
+
+
+def _decimal(value: str) -> Decimal:
+    return Decimal(value or "0")
+
+
+def moodle_short(release: str) -> str:
+    return release.split("(", maxsplit=1)[0].strip()
+
+
+def read_manifest(archive: Path) -> dict[str, object]:
+    if not archive.is_file():
+        raise RestoreError(f"no backup archive at {archive}", "give the path of a backup file")
+    result = subprocess.run(
+        ["tar", "-xOf", str(archive), "--occurrence=1", "manifest.json"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    try:
+        manifest: dict[str, object] = json.loads(result.stdout)
+    except ValueError:
+        raise RestoreError(
+            f"{archive} is not a moodle-regress sandbox backup (no manifest)",
+            "give a file written by `moodle-regress sandbox backup`",
+        ) from None
+    if manifest.get("format") != ARCHIVE_FORMAT:
+        raise RestoreError(
+            f"{archive} has archive format {manifest.get('format')}, this tool reads "
+            f"{ARCHIVE_FORMAT}",
+            "restore it with the tool version that wrote it",
+        )
+    return manifest
+
+
+class SandboxManager:
+    """Every sandbox under ``settings.sandboxes_dir``."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, steps: Steps | None = None, quiet: bool = False
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.steps = steps or Steps(quiet=quiet)
+
+    def sandbox(self, name: str) -> Sandbox:
+        return Sandbox(self.settings.sandboxes_dir / validate_name(name), self.settings, self.steps)
+
+    def get(self, name: str) -> Sandbox:
+        box = self.sandbox(name)
+        box.state()  # raises SandboxNotFoundError
+        return box
+
+    def list(self) -> list[SandboxStatus]:
+        base = self.settings.sandboxes_dir
+        if not base.is_dir():
+            return []
+        found = []
+        for path in sorted(base.iterdir()):
+            if (path / STATE_NAME).is_file():
+                found.append(Sandbox(path, self.settings, self.steps).status())
+        return found
+
+    def _used_ports(self) -> set[int]:
+        used: set[int] = set()
+        base = self.settings.sandboxes_dir
+        if base.is_dir():
+            for path in base.glob(f"*/{STATE_NAME}"):
+                try:
+                    state = SandboxState.model_validate_json(path.read_text())
+                except (OSError, ValidationError):
+                    continue
+                used |= {state.http_port, state.db.port}
+        return used
+
+    def _new_ports(self, port: int | None) -> tuple[int, int]:
+        used = self._used_ports()
+        if port is not None:
+            server.require_free(port, "web server")
+            if port in used:
+                raise PortInUseError(
+                    f"port {port} belongs to another sandbox", "choose another port with --port"
+                )
+        http = port or server.free_port(avoid=used)
+        return http, server.free_port(avoid=used | {http})
+
+    # -- up ----------------------------------------------------------------------
+
+    def up(
+        self,
+        name: str,
+        code_dir: Path,
+        *,
+        port: int | None = None,
+        db_url: str | None = None,
+        admin_password: str | None = None,
+        install_packages: bool = False,
+    ) -> SiteDescriptor:
+        """Bring up a new site from ``code_dir`` and return its descriptor."""
+        box = self.sandbox(name)
+        with box.locked():
+            if box.exists() or box.root.exists():
+                raise SandboxExistsError(
+                    f"a sandbox named {name!r} already exists in {box.root}",
+                    f"use it, or remove it first: `moodle-regress sandbox destroy {name}`",
+                )
+            steps = self.steps
+            with steps.step("Checking the code tree and prerequisites", key="checks"):
+                tree = inspect_tree(code_dir)
+                report = prereqs.check(tree, need_server=db_url is None)
+                if not report.ok and install_packages:
+                    steps.note(f"installing: {' '.join(sorted(set(report.packages)))}")
+                    prereqs.install_packages(report.packages)
+                    report = prereqs.check(tree, need_server=db_url is None)
+                report.raise_if_missing()
+                http_port, pg_port = self._new_ports(port)
+                if db_url is not None:
+                    db = DatabaseConfig.from_url(db_url)
+                    if not postgres.database_is_empty(db):
+                        raise SandboxError(
+                            f"the database {db.name} on {db.host}:{db.port} already holds "
+                            f"Moodle tables ({db.prefix}*)",
+                            "give an empty database",
+                        )
+                else:
+                    db = DatabaseConfig(port=pg_port, password=secrets.token_urlsafe(18))
+            state = SandboxState(
+                name=name,
+                code_source=tree.root,
+                release=tree.release,
+                version=str(tree.version),
+                branch=tree.branch,
+                layout=tree.layout,
+                http_port=http_port,
+                db=db,
+                private_db=db_url is None,
+                admin_password=admin_password or _password(),
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            register_secret(state.db.password)
+            register_secret(state.admin_password)
+            box.root.mkdir(parents=True)
+            box.logs.mkdir()
+            box.dataroot.mkdir(mode=0o700)
+            box.save_state(state)
+            with steps.step("Copying the code and starting PostgreSQL", key="prepare"):
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    copying = pool.submit(copy_code, tree, box.code_dir)
+                    if state.private_db:
+                        cluster = box.cluster(state)
+                        assert cluster is not None
+                        cluster.init(db)
+                        server.require_free(db.port, "sandbox's PostgreSQL")
+                        cluster.start(db.port)
+                        postgres.create_database(db, maintenance_db="postgres")
+                    copy = copying.result()
+                box._write_config(state, copy)
+            log = box.logs / "install.log"
+            with steps.step(f"Installing Moodle {tree.short_release} (Moodle's installer)",
+                            key="moodle_install"):  # fmt: skip
+                moodle.install(
+                    copy,
+                    log=log,
+                    admin_username=state.admin_username,
+                    admin_password=state.admin_password,
+                    admin_email="admin@example.invalid",
+                    fullname=f"moodle-regress sandbox {name}",
+                    shortname=name,
+                )
+            with steps.step("Configuring the site for testing", key="configure"):
+                configured = moodle.configure(copy, log=log)
+            state.release, state.version = configured.release, configured.version
+            box.save_state(state)
+            with steps.step(f"Serving {box.url(state)}", key="serve"):
+                box._start_server(state)
+                descriptor = box._write_descriptor(state, configured.token)
+                box._check_answers(descriptor)
+            return descriptor
+
+    # -- restore ------------------------------------------------------------------
+
+    def restore(
+        self, name: str, archive: Path, *, code_dir: Path | None = None, port: int | None = None
+    ) -> RestoreResult:
+        """Restore ``archive`` into sandbox ``name`` (created if new, replaced if
+        not), then prove it: same release and same counts as at backup time."""
+        box = self.sandbox(name)
+        with box.locked():
+            return self._restore(box, archive.expanduser().absolute(), code_dir, port)
+
+    def _restore(
+        self, box: Sandbox, archive: Path, code_dir: Path | None, port: int | None
+    ) -> RestoreResult:
+        started = time.monotonic()
+        steps = self.steps
+        manifest = read_manifest(archive)
+        source = code_dir or Path(str(manifest["code_source"]))
+        tree = inspect_tree(source)
+        if str(tree.version) != str(manifest["version"]):
+            raise RestoreError(
+                f"the backup is of Moodle {manifest['release']} ({manifest['version']}) but the "
+                f"code tree {tree.root} is now {tree.release} ({tree.version})",
+                "pass --code with a code tree of the backup's version",
+            )
+        existing = box.exists()
+        if existing:
+            state = box.state()
+            server.stop(box.pidfile)
+        else:
+            if box.root.exists():
+                raise SandboxExistsError(
+                    f"{box.root} exists but is not a sandbox",
+                    f"remove it: `moodle-regress sandbox destroy {box.name}`",
+                )
+            prereqs.check(tree).raise_if_missing()
+            http_port, pg_port = self._new_ports(port)
+            state = SandboxState(
+                name=box.name,
+                code_source=tree.root,
+                release=str(manifest["release"]),
+                version=str(manifest["version"]),
+                branch=tree.branch,
+                layout=tree.layout,
+                http_port=http_port,
+                db=DatabaseConfig(port=pg_port, password=secrets.token_urlsafe(18)),
+                private_db=True,
+                admin_username=str(manifest["admin_username"]),
+                admin_password=str(manifest["admin_password"]),
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            box.root.mkdir(parents=True)
+            box.logs.mkdir()
+            box.save_state(state)
+        state.db.prefix = str(manifest.get("prefix", "mdl_"))
+        with steps.step(f"Restoring {archive.name} into {box.name}", key="restore"):
+            staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=box.root))
+            try:
+                result = subprocess.run(
+                    ["tar", "-xf", str(archive), "-C", str(staging)],
+                    check=False,
+                    capture_output=True,
+                    text=True,
+                )
+                if result.returncode != 0:
+                    raise RestoreError(
+                        f"unpacking {archive} failed: {result.stderr.strip()}",
+                        "check the file and free disk space",
+                    )
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    old_code = box.root / "code.old"
+                    if box.code_dir.exists():
+                        box.code_dir.rename(old_code)
+                    copying = pool.submit(copy_code, tree, box.code_dir)
+                    if state.private_db:
+                        cluster = box.cluster(state)
+                        assert cluster is not None
+                        if not box.pgdata.exists():
+                            cluster.init(state.db)
+                        box._start_db(state)
+                    if existing or not state.private_db:
+                        postgres.drop_database(state.db)
+                    postgres.create_database(state.db)
+                    postgres.restore(state.db, staging / "db.dump")
+                    if box.dataroot.exists():
+                        shutil.rmtree(box.dataroot)
+                    (staging / "moodledata").rename(box.dataroot)
+                    copy = copying.result()
+                shutil.rmtree(old_code, ignore_errors=True)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            state.code_source = tree.root
+            state.release, state.version = str(manifest["release"]), str(manifest["version"])
+            state.branch, state.layout = tree.branch, tree.layout
+            box.save_state(state)
+            box._write_config(state, copy)
+            token = moodle.configure(copy, log=box.logs / "restore.log").token
+        with steps.step("Serving and checking the restored site", key="verify"):
+            box._start_server(state)
+            descriptor = box._write_descriptor(state, token)
+            info = box._check_answers(descriptor)
+            counts = moodle.count_site(state.db)
+            expected = moodle.SiteCounts(**manifest["counts"])  # type: ignore[arg-type]
+            if info.get("release") != manifest["release"] or counts != expected:
+                raise RestoreError(
+                    f"the restored site differs from the backup: release "
+                    f"{info.get('release')!r} vs {manifest['release']!r}, counts {counts} vs "
+                    f"{expected}",
+                    "the archive may be damaged; restore it again or take a new backup",
+                )
+        return RestoreResult(
+            descriptor, str(info.get("release")), counts, time.monotonic() - started
+        )
+
+
+def _password() -> str:
+    # Moodle's default password policy: upper, lower, digit and a symbol.
+    return f"Mr-{secrets.token_urlsafe(12)}-9a"

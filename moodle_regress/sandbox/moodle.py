@@ -1,0 +1,243 @@
+"""Driving Moodle itself: config.php, the CLI installer and upgrader, and the
+tool's own PHP script that configures a site for testing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from moodle_regress.files import write_atomic
+from moodle_regress.sandbox.codetree import CodeTree
+from moodle_regress.sandbox.errors import InstallError, SandboxError
+from moodle_regress.sandbox.postgres import DatabaseConfig, psql
+from moodle_regress.sandbox.prereqs import PHP_INI
+
+SERVICE = "moodle_regress"
+SERVICE_NAME = "moodle-regress"
+MARKER_IDNUMBER = "moodle-regress-test-site"
+MARKER_NAME = "moodle-regress test site marker"
+
+#: Functions the tool's service holds: every external function whose name starts
+#: with one of these (the tool, its suites and its seeding use them).
+FUNCTION_PREFIXES: tuple[str, ...] = (
+    "core_", "enrol_", "tool_mobile_", "gradereport_", "mod_", "block_", "message_",
+    "report_", "tool_lp_", "tool_dataprivacy_", "tool_policy_", "qbank_", "format_",
+)  # fmt: skip
+
+_RESULT = "MOODLE_REGRESS_RESULT "
+
+
+def php_string(value: str) -> str:
+    """A PHP single-quoted string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def render_config_php(
+    *, name: str, db: DatabaseConfig, wwwroot: str, dataroot: Path, layout: str
+) -> str:
+    """The sandbox's config.php.  ``lib/setup.php`` is next to it in both layouts
+    (5.1 keeps a forwarding ``lib/setup.php`` at the tree's root)."""
+    del layout  # same file for both layouts; kept for callers' clarity
+    lines = [
+        "<?php",
+        f"// moodle-regress sandbox {name}: written by moodle-regress, rewritten on start.",
+        "unset($CFG);",
+        "global $CFG;",
+        "$CFG = new stdClass();",
+        "$CFG->dbtype = 'pgsql';",
+        "$CFG->dblibrary = 'native';",
+        f"$CFG->dbhost = {php_string(db.host)};",
+        f"$CFG->dbname = {php_string(db.name)};",
+        f"$CFG->dbuser = {php_string(db.user)};",
+        f"$CFG->dbpass = {php_string(db.password)};",
+        f"$CFG->prefix = {php_string(db.prefix)};",
+        f"$CFG->dboptions = ['dbpersist' => 0, 'dbport' => {int(db.port)}, 'dbsocket' => ''];",
+        f"$CFG->wwwroot = {php_string(wwwroot)};",
+        f"$CFG->dataroot = {php_string(str(dataroot))};",
+        "$CFG->admin = 'admin';",
+        "$CFG->directorypermissions = 02777;",
+        "// A sandbox never sends mail.",
+        "$CFG->noemailever = true;",
+        "// Errors go to the log, never into web service responses.",
+        "$CFG->debug = 15;",
+        "$CFG->debugdisplay = 0;",
+        "require_once(__DIR__ . '/lib/setup.php');",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_config(tree: CodeTree, text: str) -> None:
+    # Atomic rename: in a hard-linked copy this never touches the original's file.
+    write_atomic(tree.config_php, text, mode=0o640)
+
+
+def php_args(ini: dict[str, str] | None = None) -> list[str]:
+    settings = {**PHP_INI, **(ini or {})}
+    args = ["php"]
+    for key, value in settings.items():
+        args += ["-d", f"{key}={value}"]
+    return args
+
+
+def run_cli(
+    tree: CodeTree,
+    script: str,
+    args: list[str],
+    *,
+    log: Path,
+    error: type[SandboxError] = InstallError,
+    what: str,
+    stdin: str | None = None,
+) -> str:
+    """Run one of Moodle's CLI scripts, logging its output; raise ``error`` naming
+    the last lines of output when it fails."""
+    command = [*php_args(), str(tree.cli(script)), *args]
+    result = subprocess.run(
+        command, input=stdin, check=False, capture_output=True, text=True, cwd=str(tree.root)
+    )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as handle:
+        handle.write(f"$ php {script} {' '.join(a for a in args if 'pass' not in a)}\n")
+        handle.write(result.stdout)
+        handle.write(result.stderr)
+        handle.write(f"[exit status {result.returncode}]\n")
+    if result.returncode != 0:
+        raise error(f"{what} failed: {last_lines(result.stdout + result.stderr)}", f"see {log}")
+    return result.stdout
+
+
+def last_lines(output: str, count: int = 3) -> str:
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    return " / ".join(lines[-count:]) or "no output"
+
+
+def install(
+    tree: CodeTree,
+    *,
+    log: Path,
+    admin_username: str,
+    admin_password: str,
+    admin_email: str,
+    fullname: str,
+    shortname: str,
+) -> None:
+    """Moodle's own CLI installer into the empty database that config.php names."""
+    run_cli(
+        tree,
+        "install_database.php",
+        [
+            "--agree-license",
+            "--lang=en",
+            f"--adminuser={admin_username}",
+            f"--adminpass={admin_password}",
+            f"--adminemail={admin_email}",
+            f"--fullname={fullname}",
+            f"--shortname={shortname}",
+        ],
+        log=log,
+        what="Moodle's installer",
+    )
+
+
+def upgrade(tree: CodeTree, *, log: Path, error: type[SandboxError]) -> None:
+    run_cli(
+        tree,
+        "upgrade.php",
+        ["--non-interactive", "--allow-unstable"],
+        log=log,
+        error=error,
+        what="Moodle's upgrade",
+    )
+
+
+def purge_caches(tree: CodeTree, *, log: Path) -> None:
+    run_cli(tree, "purge_caches.php", [], log=log, what="purging Moodle's caches")
+
+
+@dataclass
+class Configured:
+    """What ``configure.php`` reports."""
+
+    release: str
+    version: str
+    branch: str
+    token: str
+    service_id: int
+    functions: int
+    added: list[str] = field(default_factory=list)
+    tours_disabled: int = 0
+
+
+def configure(tree: CodeTree, *, log: Path) -> Configured:
+    """Configure the site for testing (see ``php/configure.php``)."""
+    script = resources.files("moodle_regress.sandbox") / "php" / "configure.php"
+    payload = {
+        "config": str(tree.config_php),
+        "service": SERVICE,
+        "service_name": SERVICE_NAME,
+        "prefixes": list(FUNCTION_PREFIXES),
+        "marker_idnumber": MARKER_IDNUMBER,
+        "marker_name": MARKER_NAME,
+    }
+    with resources.as_file(script) as path:
+        result = subprocess.run(
+            [*php_args(), str(path)],
+            input=json.dumps(payload),
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=str(tree.root),
+        )
+    with log.open("a") as handle:
+        handle.write("$ php configure.php (moodle-regress)\n")
+        handle.write(result.stdout.replace(_RESULT, "configured: ").split('"token"')[0] + "\n")
+        handle.write(result.stderr)
+    for line in result.stdout.splitlines():
+        if line.startswith(_RESULT):
+            data = json.loads(line[len(_RESULT) :])
+            return Configured(**{k: data[k] for k in Configured.__dataclass_fields__})
+    raise InstallError(
+        f"configuring the site for testing failed: {last_lines(result.stdout + result.stderr)}",
+        f"see {log}",
+    )
+
+
+@dataclass(frozen=True)
+class SiteCounts:
+    users: int
+    courses: int
+    enrolments: int
+
+
+def count_site(db: DatabaseConfig) -> SiteCounts:
+    """Users (not deleted, not guest), courses (not the front page), enrolments."""
+    p = db.prefix
+    out = psql(
+        db,
+        f"SELECT (SELECT count(*) FROM {p}user WHERE deleted = 0 AND username <> 'guest'),"
+        f" (SELECT count(*) FROM {p}course WHERE category <> 0),"
+        f" (SELECT count(*) FROM {p}user_enrolments)",
+    )
+    users, courses, enrolments = (int(v) for v in out.strip().split("|"))
+    return SiteCounts(users, courses, enrolments)
+
+
+def site_version(db: DatabaseConfig) -> tuple[str, str]:
+    """(release, version) the database records."""
+    p = db.prefix
+    out = psql(
+        db,
+        f"SELECT name, value FROM {p}config WHERE name IN ('release', 'version') ORDER BY name",
+    )
+    values = dict(line.split("|", 1) for line in out.strip().splitlines())
+    return values.get("release", ""), values.get("version", "")
+
+
+def installed_plugins(db: DatabaseConfig) -> set[str]:
+    """Plugins the database knows (they have a recorded version)."""
+    out = psql(db, f"SELECT plugin FROM {db.prefix}config_plugins WHERE name = 'version'")
+    return {line for line in out.split() if "_" in line and not line.startswith("core")}

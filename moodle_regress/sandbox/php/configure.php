@@ -1,0 +1,111 @@
+<?php
+// moodle-regress: configure a sandbox site for testing (run after install and after
+// every upgrade; running it again changes nothing that is already right).
+//
+// Input, as JSON on stdin: config (path of the site's config.php), service,
+// service_name, prefixes (function name prefixes to put in the service),
+// marker_idnumber, marker_name.
+// Output: one line "MOODLE_REGRESS_RESULT <json>" on stdout.
+
+define('CLI_SCRIPT', true);
+
+$input = json_decode(stream_get_contents(STDIN), true);
+if (!is_array($input) || empty($input['config'])) {
+    fwrite(STDERR, "moodle-regress configure.php: expected a JSON object on stdin\n");
+    exit(1);
+}
+require($input['config']);
+require_once($CFG->libdir . '/adminlib.php');
+require_once($CFG->dirroot . '/webservice/lib.php');
+
+global $CFG, $DB;
+$admin = get_admin();
+\core\session\manager::set_user($admin);
+
+// Web services through REST, and tokens for everyone through the mobile service.
+set_config('enablewebservices', 1);
+$protocols = empty($CFG->webserviceprotocols) ? [] : explode(',', $CFG->webserviceprotocols);
+if (!in_array('rest', $protocols)) {
+    $protocols[] = 'rest';
+    set_config('webserviceprotocols', implode(',', $protocols));
+}
+$mobile = new admin_setting_enablemobileservice('enablemobilewebservice', '', '', 0);
+$mobile->write_setting('1');
+set_config('enablemobilewebservice', 1);
+set_config('allowcoursethemes', 1);
+
+// User tours cover pages that browser tests look at.
+$tourcount = 0;
+if ($DB->get_manager()->table_exists('tool_usertours_tours')) {
+    $tourcount = $DB->count_records('tool_usertours_tours', ['enabled' => 1]);
+    $DB->set_field('tool_usertours_tours', 'enabled', 0);
+    if (class_exists('\tool_usertours\cache')) {
+        \tool_usertours\cache::notify_tour_change();
+    }
+}
+
+// The tool's own service: every function whose name starts with one of the prefixes.
+$webservice = new webservice();
+$service = $DB->get_record('external_services', ['shortname' => $input['service']]);
+if (!$service) {
+    $record = new stdClass();
+    $record->name = $input['service_name'];
+    $record->shortname = $input['service'];
+    $record->enabled = 1;
+    $record->restrictedusers = 0;
+    $record->downloadfiles = 1;
+    $record->uploadfiles = 1;
+    $record->requiredcapability = '';
+    $serviceid = $webservice->add_external_service($record);
+    $service = $DB->get_record('external_services', ['id' => $serviceid], '*', MUST_EXIST);
+} else if (!$service->enabled) {
+    $service->enabled = 1;
+    $webservice->update_external_service($service);
+}
+$present = array_flip($DB->get_fieldset_select(
+    'external_services_functions', 'functionname', 'externalserviceid = ?', [$service->id]));
+$added = [];
+foreach ($DB->get_fieldset_select('external_functions', 'name', '1 = 1', []) as $name) {
+    if (isset($present[$name])) {
+        continue;
+    }
+    foreach ($input['prefixes'] as $prefix) {
+        if (strpos($name, $prefix) === 0) {
+            $webservice->add_external_function_to_service($name, $service->id);
+            $added[] = $name;
+            break;
+        }
+    }
+}
+sort($added);
+
+// The admin's token for that service.
+$token = $DB->get_field('external_tokens', 'token', [
+    'userid' => $admin->id, 'externalserviceid' => $service->id, 'tokentype' => EXTERNAL_TOKEN_PERMANENT,
+], IGNORE_MULTIPLE);
+if (!$token) {
+    $token = \core_external\util::generate_token(EXTERNAL_TOKEN_PERMANENT, $service, $admin->id,
+        context_system::instance(), 0, '', 'moodle-regress');
+}
+
+// The test-site marker the tool's write guard looks for.
+if (!$DB->record_exists('course_categories', ['idnumber' => $input['marker_idnumber']])) {
+    core_course_category::create([
+        'name' => $input['marker_name'],
+        'idnumber' => $input['marker_idnumber'],
+        'visible' => 0,
+        'description' => 'This site is a moodle-regress sandbox: test data may be written here.',
+    ]);
+}
+
+echo "MOODLE_REGRESS_RESULT " . json_encode([
+    'release' => $CFG->release,
+    'version' => (string)$CFG->version,
+    'branch' => (string)$CFG->branch,
+    'token' => $token,
+    'service_id' => (int)$service->id,
+    'functions' => $DB->count_records('external_services_functions', ['externalserviceid' => $service->id]),
+    'added' => $added,
+    'tours_disabled' => $tourcount,
+    'admin_id' => (int)$admin->id,
+]) . "\n";

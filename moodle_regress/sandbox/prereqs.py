@@ -1,0 +1,204 @@
+"""Checking what a sandbox needs on this machine, and saying how to get what is missing.
+
+Requirements come from the Moodle tree itself (``admin/environment.xml``: the PHP
+version and the required extensions for that release) plus what the sandbox uses:
+``pgsql`` for PHP, PostgreSQL server binaries (``/usr/lib/postgresql/*/bin``) and
+its client tools, and ``runuser`` when running as root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moodle_regress.sandbox.codetree import CodeTree, release_tuple
+from moodle_regress.sandbox.errors import PrerequisiteError
+
+#: PHP settings every sandbox passes to PHP (command line and server).
+PHP_INI: dict[str, str] = {
+    "max_input_vars": "5000",
+    "memory_limit": "512M",
+    "post_max_size": "64M",
+    "upload_max_filesize": "64M",
+}
+
+#: Extensions outside PHP's core Debian package (``php8.2-common``); any other one
+#: comes with ``php8.2-common``.
+_EXTENSION_PACKAGES = {
+    "dom": "xml", "simplexml": "xml", "xmlreader": "xml", "xmlwriter": "xml", "xml": "xml",
+    "xsl": "xml", "pgsql": "pgsql", "pdo_pgsql": "pgsql", "intl": "intl", "gd": "gd",
+    "curl": "curl", "zip": "zip", "soap": "soap", "mbstring": "mbstring",
+}  # fmt: skip
+
+#: What the sandbox itself needs from PHP beyond Moodle's list.
+SANDBOX_EXTENSIONS = ["pgsql"]
+
+_PROBE = (
+    "echo json_encode(['version' => PHP_VERSION, "
+    "'extensions' => array_map('strtolower', get_loaded_extensions())]);"
+)
+
+
+@dataclass(frozen=True)
+class PhpInfo:
+    binary: Path
+    version: str
+    extensions: frozenset[str]
+
+    @property
+    def series(self) -> str:
+        major, minor, _ = release_tuple(self.version)
+        return f"{major}.{minor}"
+
+
+@dataclass(frozen=True)
+class PostgresBinaries:
+    bindir: Path
+    major: int
+
+    def tool(self, name: str) -> Path:
+        return self.bindir / name
+
+
+@dataclass
+class PrereqReport:
+    """What is there and what is missing, with the Debian packages that bring it."""
+
+    php: PhpInfo | None = None
+    postgres: PostgresBinaries | None = None
+    missing: list[str] = field(default_factory=list)
+    packages: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    @property
+    def apt_command(self) -> str:
+        return "apt-get install -y " + " ".join(sorted(set(self.packages)))
+
+    def raise_if_missing(self) -> None:
+        if self.missing:
+            raise PrerequisiteError(
+                self.missing,
+                f"run `{self.apt_command}` as root, or pass --install-packages",
+            )
+
+
+def probe_php(binary: str = "php") -> PhpInfo | None:
+    path = shutil.which(binary)
+    if path is None:
+        return None
+    try:
+        out = subprocess.run(
+            [path, "-r", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        data = json.loads(out)
+    except (subprocess.SubprocessError, ValueError, OSError):
+        return None
+    return PhpInfo(Path(path), str(data["version"]), frozenset(data["extensions"]))
+
+
+def find_postgres(search: Path = Path("/usr/lib/postgresql")) -> PostgresBinaries | None:
+    """The newest PostgreSQL server binaries installed the Debian way."""
+    best: PostgresBinaries | None = None
+    if not search.is_dir():
+        return None
+    for bindir in search.glob("*/bin"):
+        if not all((bindir / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+            continue
+        try:
+            major = int(bindir.parent.name.split(".")[0])
+        except ValueError:
+            continue
+        if best is None or major > best.major:
+            best = PostgresBinaries(bindir, major)
+    return best
+
+
+def extension_package(extension: str, series: str | None) -> str:
+    prefix = f"php{series}" if series else "php"
+    suffix = _EXTENSION_PACKAGES.get(extension.lower(), "common")
+    return f"{prefix}-{suffix}"
+
+
+def check(
+    tree: CodeTree,
+    *,
+    php: PhpInfo | None = None,
+    postgres: PostgresBinaries | None = None,
+    need_server: bool = True,
+    is_root: bool | None = None,
+    which: object = shutil.which,
+) -> PrereqReport:
+    """Compare this machine with what ``tree`` needs.  Probes the machine unless
+    ``php``/``postgres`` are given (tests pass them)."""
+    report = PrereqReport()
+    report.php = php if php is not None else probe_php()
+    minimum, extensions = tree.php_requirements()
+    if report.php is None:
+        report.missing.append("PHP (the php command)")
+        report.packages.append("php-cli")
+        report.packages.extend(
+            extension_package(e, None) for e in [*extensions, *SANDBOX_EXTENSIONS]
+        )
+    else:
+        if minimum and release_tuple(report.php.version) < release_tuple(minimum):
+            report.missing.append(
+                f"PHP {minimum} or later for Moodle {tree.branch_key} (found {report.php.version})"
+            )
+            report.packages.append("php-cli")
+        lacking = [
+            e for e in dict.fromkeys([*extensions, *SANDBOX_EXTENSIONS])
+            if e.lower() not in report.php.extensions
+        ]  # fmt: skip
+        if lacking:
+            report.missing.append("PHP extensions " + ", ".join(lacking))
+            report.packages.extend(extension_package(e, report.php.series) for e in lacking)
+    lookup = which if callable(which) else shutil.which
+    for client in ("psql", "pg_dump", "pg_restore"):
+        if lookup(client) is None:
+            report.missing.append(f"PostgreSQL client {client}")
+            report.packages.append("postgresql-client")
+    if need_server:
+        report.postgres = postgres if postgres is not None else find_postgres()
+        needed = tree.postgres_requirement()
+        if report.postgres is None:
+            report.missing.append("PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
+            report.packages.append("postgresql")
+        elif needed and report.postgres.major < needed:
+            report.missing.append(
+                f"PostgreSQL {needed} or later for Moodle {tree.branch_key} "
+                f"(found {report.postgres.major})"
+            )
+            report.packages.append("postgresql")
+        root = os.geteuid() == 0 if is_root is None else is_root
+        if root and lookup("runuser") is None:
+            report.missing.append("runuser (to run PostgreSQL as an unprivileged user)")
+            report.packages.append("util-linux")
+    return report
+
+
+def install_packages(packages: list[str]) -> None:
+    """Install Debian packages with apt-get (root only)."""
+    if os.geteuid() != 0:
+        raise PrerequisiteError(
+            ["root rights to install packages"], "run as root, or install them yourself"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", *sorted(set(packages))]):
+        result = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise PrerequisiteError(
+                [f"`{' '.join(command)}` failed: {tail[0]}"],
+                "check the package sources (/etc/apt/sources.list) and the network",
+            )
