@@ -41,6 +41,11 @@ def _register() -> None:
 
     cli.add_command(sandbox_commands.sandbox)
 
+    from moodle_regress.cli import seed as seed_commands
+
+    cli.add_command(seed_commands.seed)
+    cli.add_command(seed_commands.cleanup_command)
+
 
 def main() -> None:
     """Entry point: turn every known error into one line and exit status 2."""

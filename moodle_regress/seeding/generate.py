@@ -29,6 +29,8 @@ from moodle_regress.seeding.plan import (
 #: Formats whose courses have one section only, so no numbered sections to name or hide.
 SECTIONLESS_FORMATS = frozenset({"singleactivity", "social"})
 EMAIL_DOMAIN = "example.com"
+#: Password of users the plan gives none (Moodle's default policy accepts it).
+DEFAULT_PASSWORD = "Seed-Pass-2024!"
 
 _SUBJECTS = (
     "Arts",
@@ -259,7 +261,7 @@ def _user(gen: _Gen, username: str, role_hint: str | None, **given: str | None) 
         firstname=first,
         lastname=last,
         email=email,
-        password=given.get("password"),
+        password=given.get("password") or DEFAULT_PASSWORD,
         auth=given.get("auth") or "manual",
         city=city,
         country=country,
