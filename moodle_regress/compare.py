@@ -3,6 +3,11 @@
 Values are compared by their canonical JSON, so ``1`` and ``true`` or ``1`` and
 ``1.0`` differ, as they do for a client of the site.  Metadata is never compared
 (the release is observed as ``site/@site/release`` like any other fact).
+
+Observations that carry a ``screenshot`` on both sides are also compared as
+pictures (:func:`moodle_regress.browser.visual.compare_images`): a share of changed
+pixels above the threshold makes them ``changed`` even when their values agree, and
+the difference keeps the comparison (with its highlighted image) for the report.
 """
 
 from __future__ import annotations
@@ -10,10 +15,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from moodle_regress.observation import Observation, canonical, split_key
 from moodle_regress.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from moodle_regress.browser.visual import VisualDiff
+
+SCREENSHOT = "screenshot"
 
 ChangeKind = Literal["added", "removed", "changed"]
 CHANGE_KINDS: tuple[ChangeKind, ...] = ("added", "removed", "changed")
@@ -29,6 +39,8 @@ class Difference:
     after: Observation | None
     expected: bool = False
     reason: str | None = None
+    #: The screenshots' comparison, when both sides carry one.
+    visual: VisualDiff | None = None
 
     @property
     def area(self) -> str:
@@ -71,6 +83,11 @@ class Difference:
             data["after"] = self.after.value
         if self.reason is not None:
             data["reason"] = self.reason
+        if self.visual is not None:
+            data["visual"] = {
+                "share": round(self.visual.share, 6),
+                "summary": self.visual.summary(),
+            }
         return data
 
 
@@ -161,8 +178,19 @@ def _same(a: Observation, b: Observation) -> bool:
     return a.value == b.value and canonical(a.value) == canonical(b.value)
 
 
-def compare(before: Snapshot, after: Snapshot) -> Comparison:
-    """Every key added, removed or changed from ``before`` to ``after``."""
+def compare(
+    before: Snapshot,
+    after: Snapshot,
+    *,
+    visual: bool = True,
+    threshold: float | None = None,
+) -> Comparison:
+    """Every key added, removed or changed from ``before`` to ``after``.
+
+    ``visual`` compares screenshots attached to both sides (``threshold``: share of
+    changed pixels above which a page counts as changed; the browser suite's default
+    when None).
+    """
     old = before.observations
     new = after.observations
     differences: list[Difference] = []
@@ -174,8 +202,35 @@ def compare(before: Snapshot, after: Snapshot) -> Comparison:
             differences.append(Difference(key, "added", None, b))
         elif b is None:
             differences.append(Difference(key, "removed", a, None))
-        elif _same(a, b):
-            unchanged += 1
         else:
-            differences.append(Difference(key, "changed", a, b))
+            pictures = (
+                _compare_screenshots(before, a, after, b, threshold)
+                if visual and SCREENSHOT in a.attachments and SCREENSHOT in b.attachments
+                else None
+            )
+            if _same(a, b) and (pictures is None or not pictures.exceeds):
+                unchanged += 1
+            else:
+                differences.append(Difference(key, "changed", a, b, visual=pictures))
     return Comparison(before, after, differences, unchanged)
+
+
+def _compare_screenshots(
+    before: Snapshot, a: Observation, after: Snapshot, b: Observation, threshold: float | None
+) -> VisualDiff | None:
+    from moodle_regress.browser.visual import (
+        DEFAULT_THRESHOLD,
+        ImageCompareError,
+        compare_images,
+    )
+
+    old = before.attachment_path(a, SCREENSHOT)
+    new = after.attachment_path(b, SCREENSHOT)
+    if old is None or new is None or not old.is_file() or not new.is_file():
+        return None  # the report says which picture is missing
+    try:
+        return compare_images(
+            old, new, threshold=DEFAULT_THRESHOLD if threshold is None else threshold
+        )
+    except ImageCompareError:
+        return None

@@ -1,0 +1,87 @@
+"""The terminal summary: counts per area, then the unexpected differences."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from moodle_regress.compare import Comparison, Difference
+
+KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _line(diff: Difference) -> Text:
+    # Text objects, never markup strings: values come from the site.
+    line = Text("  ")
+    line.append(f"{diff.kind:<8}", style=KIND_STYLE[diff.kind])
+    line.append(diff.key)
+    if diff.kind == "changed":
+        line.append(f"  {_short(diff.before_value)}", style="dim")
+        line.append(" → ")
+        line.append(_short(diff.after_value))
+    elif diff.kind == "added":
+        line.append(f"  {_short(diff.after_value)}")
+    if diff.visual is not None:
+        line.append(f"  [{diff.visual.summary()}]", style="magenta")
+    return line
+
+
+def print_summary(comparison: Comparison, console: Console, *, limit: int = 40) -> None:
+    """Counts per area and the first ``limit`` unexpected differences."""
+    before, after = comparison.before.meta, comparison.after.meta
+    console.print(
+        Text.assemble(
+            ("Compared ", "bold"),
+            f"{before.site_name or before.site_url or 'before'} ({before.release or '?'})",
+            (" → ", "bold"),
+            f"{after.site_name or after.site_url or 'after'} ({after.release or '?'})",
+        )
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("area")
+    for name in ("added", "removed", "changed", "expected", "unexpected"):
+        table.add_column(name, justify="right")
+    for area in comparison.areas():
+        counts = comparison.counts(area)
+        table.add_row(
+            Text(area),
+            str(counts.added),
+            str(counts.removed),
+            str(counts.changed),
+            str(counts.expected),
+            Text(str(counts.unexpected), style="bold red" if counts.unexpected else ""),
+        )
+    total = comparison.counts()
+    table.add_row(
+        Text("all", style="bold"),
+        str(total.added),
+        str(total.removed),
+        str(total.changed),
+        str(total.expected),
+        Text(str(total.unexpected), style="bold red" if total.unexpected else "bold green"),
+    )
+    if total.total:
+        console.print(table)
+    console.print(
+        f"{total.total} difference(s): {total.expected} expected, {total.unexpected} "
+        f"unexpected; {total.unchanged} observation(s) unchanged"
+    )
+    unexpected = comparison.unexpected
+    if unexpected:
+        console.print(Text("Unexpected differences:", style="bold red"))
+        for diff in unexpected[:limit]:
+            console.print(_line(diff), soft_wrap=True)
+        if len(unexpected) > limit:
+            console.print(f"  … and {len(unexpected) - limit} more (see the HTML or JSON report)")
+    for rule in comparison.unused_rules:
+        console.print(Text(f"expected-changes rule matched nothing: {rule}", style="dim"))
