@@ -66,6 +66,8 @@ RULES: tuple[Rule, ...] = (
     # Generated element ids in fragments and names: yui_3_18_1_1_1712345678_123,
     # random64f1a2b3c4d5e1, id_..._<hash>.
     _rule(r"yui_[0-9_]+", "{yui}"),
+    # Skip links and anchors naming block instances: #sb-12, #inst34.
+    _rule(r"#(sb-|inst)\d+", r"#\1{n}"),
     _rule(r"random[0-9a-f]{8,}\d*", "{random}"),
     _rule(r"\b[0-9a-f]{13,}\b", "{uniqid}"),
     # Dates and times as Moodle prints them for a user.

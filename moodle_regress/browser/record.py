@@ -99,6 +99,7 @@ class BrowserRecorder:
         threshold: float = DEFAULT_THRESHOLD,
         tolerance: int = DEFAULT_TOLERANCE,
         worker: str = "main",
+        site_names: tuple[str, ...] = (),
     ) -> None:
         self.out_dir = out_dir
         self.site_url = site_url
@@ -107,6 +108,8 @@ class BrowserRecorder:
         self.threshold = threshold
         self.tolerance = tolerance
         self.worker = worker
+        # Each site has its own name; it appears in the navbar of every page.
+        self.site_names = {name: "{sitename}" for name in site_names if name}
         self.snapshot = Snapshot(
             SnapshotMeta(site_url=site_url, release=release, notes=["browser observations"])
         )
@@ -132,7 +135,12 @@ class BrowserRecorder:
         mask: tuple[str, ...] = VOLATILE_SELECTORS,
     ) -> PageRecord:
         """ARIA snapshot of the key regions and a masked screenshot, compared to the baseline."""
-        texts = region_snapshots(page, regions, site_url=self.site_url, replacements=replacements)
+        texts = region_snapshots(
+            page,
+            regions,
+            site_url=self.site_url,
+            replacements={**(replacements or {}), **self.site_names},
+        )
         shot = screenshot(page, self.out_dir / "shots" / f"{slug(entity)}.png", mask_selectors=mask)
         size = load_image(shot).size
         aria_key = make_key(AREA, entity, "aria")

@@ -87,6 +87,7 @@ class BrowserSeed:
 
     site_url: str
     release: str
+    site_names: list[str]
     users: dict[str, SeedUser]
     formats: list[str]
     themes: list[str]
@@ -280,7 +281,14 @@ def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> Brows
         )
     admin = Credentials(site.admin_username, site.admin_password.get_secret_value())
     client = site.client()
-    release = str(client.site_info().get("release", ""))
+    info = client.site_info()
+    release = str(info.get("release", ""))
+    site_names = [str(info.get("sitename", ""))]
+    # The front page course (id 1) holds the site's short name, shown in the navbar.
+    front = client.call("core_course_get_courses_by_field", field="id", value="1")
+    site_names += [str(c.get("shortname", "")) for c in front.get("courses") or []]
+    # Longest first, so a short name inside the full name does not break it up.
+    site_names.sort(key=len, reverse=True)
     base = client.url
     users = seed_users(client, admin)
     user_ids = ensure_users(client, [u for r, u in users.items() if r != "admin"])
@@ -352,6 +360,7 @@ def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> Brows
     return BrowserSeed(
         site_url=base,
         release=release,
+        site_names=site_names,
         users=users,
         formats=formats,
         themes=themes,

@@ -47,6 +47,11 @@ VOLATILE_SELECTORS: tuple[str, ...] = (
     "#page-footer .tool_dataprivacy",
     ".logininfo",
     ".toast-wrapper",
+    # Course images are patterns generated from the course id, which differs by site.
+    ".dashboard-card-img",
+    ".courseimage",
+    # The site's own name: each sandbox has its own.
+    ".navbar-brand",
 )
 
 
