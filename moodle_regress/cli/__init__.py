@@ -46,6 +46,12 @@ def _register() -> None:
     cli.add_command(seed_commands.seed)
     cli.add_command(seed_commands.cleanup_command)
 
+    from moodle_regress.cli import diff as diff_commands
+    from moodle_regress.cli import snapshot as snapshot_commands
+
+    cli.add_command(snapshot_commands.snapshot)
+    cli.add_command(diff_commands.diff)
+
 
 def main() -> None:
     """Entry point: turn every known error into one line and exit status 2."""

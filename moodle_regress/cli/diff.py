@@ -1,0 +1,84 @@
+"""``moodle-regress diff``: compare two snapshots; exit 0 when nothing unexpected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moodle_regress.cli import ToolError, console
+from moodle_regress.compare import compare
+from moodle_regress.expected import ExpectedChanges, ExpectedFileError
+from moodle_regress.report import print_summary, write_html_report, write_json_report
+from moodle_regress.snapshot import Snapshot, SnapshotError
+
+EXIT_UNEXPECTED = 1
+
+
+class UnexpectedDifferences(click.ClickException):
+    """Not a failure of the tool: the verdict, exit status 1."""
+
+    exit_code = EXIT_UNEXPECTED
+
+
+@click.command("diff")
+@click.argument("before", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--expected",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Expected-changes file (YAML): the differences a reviewer accepted.",
+)
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Share of changed pixels above which a screenshot counts as changed.",
+)
+@click.option("--no-visual", is_flag=True, help="Compare observation values only, not screenshots.")
+@click.option(
+    "--limit", type=int, default=40, show_default=True, help="Unexpected differences listed."
+)
+def diff(
+    *,
+    before: Path,
+    after: Path,
+    expected: Path | None,
+    html_out: Path | None,
+    json_out: Path | None,
+    threshold: float | None,
+    no_visual: bool,
+    limit: int,
+) -> None:
+    """Show what changed from snapshot BEFORE to snapshot AFTER.
+
+    Exit status: 0 when nothing unexpected changed, 1 when something did, 2 on error.
+    """
+    try:
+        rules = ExpectedChanges.load(expected) if expected is not None else None
+        old = Snapshot.load(before)
+        new = Snapshot.load(after)
+    except (SnapshotError, ExpectedFileError) as exc:
+        raise ToolError(str(exc)) from None
+    comparison = compare(old, new, visual=not no_visual, threshold=threshold)
+    if rules is not None:
+        rules.apply(comparison)
+    print_summary(comparison, console, limit=limit)
+    try:
+        if json_out is not None:
+            write_json_report(comparison, json_out)
+            console.print(f"JSON report: {json_out}")
+        if html_out is not None:
+            write_html_report(comparison, html_out)
+            console.print(f"HTML report: {html_out}")
+    except OSError as exc:
+        raise ToolError(f"cannot write the report: {exc}") from None
+    if comparison.unexpected:
+        # Raised, not ctx.exit(): the entry point runs click with standalone_mode=False,
+        # where an exit code would be returned and lost.
+        raise UnexpectedDifferences(
+            f"{len(comparison.unexpected)} unexpected difference(s); accept intended ones "
+            "in an expected-changes file (--expected)"
+        )

@@ -1,0 +1,115 @@
+"""``moodle-regress snapshot``: observe a site through its web services into one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from moodle_regress.cli import ToolError, console
+from moodle_regress.observe import ApiObserver, ObserveError, all_entities, prefix_filter
+from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
+from moodle_regress.snapshot import SnapshotError
+
+
+def local_plugin_names(descriptor: SiteDescriptor) -> dict[str, list[str]]:
+    """Theme and course format names in a sandbox's code tree (candidates to check)."""
+    if descriptor.sandbox is None:
+        return {}
+    webroot = descriptor.sandbox.webroot
+    found: dict[str, list[str]] = {}
+    for kind, folder in (("theme", webroot / "theme"), ("format", webroot / "course" / "format")):
+        if folder.is_dir():
+            found[kind] = sorted(p.name for p in folder.iterdir() if (p / "version.php").is_file())
+    return found
+
+
+@click.command("snapshot")
+@click.option(
+    "--site",
+    "site_ref",
+    required=True,
+    help="Descriptor file, sandbox name, configured site or URL.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The snapshot file to write (JSON).",
+)
+@click.option(
+    "--prefix",
+    default="mr-",
+    show_default=True,
+    help="Observe courses and users whose idnumber starts with this (the seeder's mark).",
+)
+@click.option("--tag", default=None, help="Only the entities of this seeding run tag (mr-TAG-).")
+@click.option("--all", "all_", is_flag=True, help="Observe every course and user, seeded or not.")
+@click.option("--plan", default=None, help="Name of the seeding plan, recorded in the metadata.")
+@click.option("--seed", type=int, default=None, help="The plan's seed, recorded in the metadata.")
+@click.option("--serial", is_flag=True, help="One request at a time (no concurrency).")
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True)
+def snapshot(
+    *,
+    site_ref: str,
+    out: Path,
+    prefix: str,
+    tag: str | None,
+    all_: bool,
+    plan: str | None,
+    seed: int | None,
+    serial: bool,
+    workers: int,
+) -> None:
+    """Observe SITE's seeded entities and the site as a whole into a snapshot file."""
+    try:
+        descriptor = resolve_site(site_ref)
+    except SiteError as exc:
+        raise ToolError(str(exc)) from None
+    entity_filter = all_entities if all_ else prefix_filter(f"mr-{tag}-" if tag else prefix)
+    client = descriptor.client(max_workers=workers)
+    with (
+        client,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        observer = ApiObserver(
+            client,
+            entity_filter=entity_filter,
+            concurrent=not serial,
+            max_workers=workers,
+            plugin_candidates=local_plugin_names(descriptor),
+            progress=progress,
+        )
+        try:
+            run = observer.observe()
+        except ObserveError as exc:
+            raise ToolError(str(exc)) from None
+    run.meta.plan = plan
+    run.meta.seed = seed
+    run.meta.run_tag = tag
+    snap = run.snapshot()
+    if len(snap) and not any(o.area in ("courses", "users") for o in snap) and not all_:
+        console.print(
+            f"[yellow]note:[/] no course or user has an idnumber starting "
+            f"{(f'mr-{tag}-' if tag else prefix)!r}; only site-wide facts were observed "
+            "(seed the site first, or pass --all)"
+        )
+    try:
+        snap.save(out)
+    except SnapshotError as exc:
+        raise ToolError(str(exc)) from None
+    for note in run.meta.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(
+        f"{len(snap)} observations of {run.meta.site_name or descriptor.url} "
+        f"({run.meta.release}) in {run.seconds:.1f} s, {run.calls} calls -> {out}"
+    )
