@@ -1,8 +1,28 @@
-"""The pytest plugin (entry point ``pytest11``): options and fixtures for suites."""
+"""The pytest plugin (entry point ``pytest11``): options and fixtures for suites.
+
+Options: ``--moodle-site`` (the site under test), ``--moodle-plan`` (a seeding
+plan; default: the default plan), ``--moodle-seed`` (its seed), ``--allow-writes``
+(seed a site not marked as a test site).
+
+Fixtures: ``moodle_site`` (the descriptor) and ``seeded_site`` (the descriptor,
+after the plan was applied once per test run).  Under pytest-xdist the first
+worker seeds while the others wait on a file lock, then read its result.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import pytest
+from filelock import FileLock
+
+from moodle_regress.files import write_json_atomic
+from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
+
+DEFAULT_PLAN = Path(__file__).resolve().parents[1] / "fixtures" / "default_plan.yaml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -11,4 +31,114 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--moodle-site",
         default=None,
         help="site to test: a descriptor file, a sandbox name, a configured site or a URL",
+    )
+    group.addoption(
+        "--moodle-plan",
+        default=None,
+        help="seeding plan for the seeded_site fixture (default: the default plan)",
+    )
+    group.addoption(
+        "--moodle-seed", type=int, default=0, help="random seed of the seeding plan (default 0)"
+    )
+    group.addoption(
+        "--allow-writes",
+        action="store_true",
+        default=False,
+        help="seed the site even if it is not marked as a test site",
+    )
+
+
+@dataclass(frozen=True)
+class SeededSite:
+    """A site after seeding: its descriptor and what the seeding run reported."""
+
+    descriptor: SiteDescriptor
+    tag: str
+    seed: int
+    counts: dict[str, int]
+    summary: dict[str, dict[str, int]]
+    notes: list[str]
+
+
+def seed_once(
+    descriptor: SiteDescriptor,
+    plan_path: Path,
+    seed: int,
+    *,
+    allow_writes: bool,
+    shared_dir: Path,
+) -> dict[str, Any]:
+    """Apply the plan unless another process of this run already did; return its result.
+
+    The result file lives in ``shared_dir`` (the same for every xdist worker of a
+    run): whoever holds the lock first seeds and writes it, the rest read it.
+    """
+    from moodle_regress.seeding import (
+        apply_dataset,
+        generate,
+        installed_formats,
+        load_plan,
+        local_site,
+    )
+
+    key = f"seed-{descriptor.name}-{plan_path.stem}-{seed}".replace("/", "_")
+    result_file = shared_dir / f"{key}.json"
+    with FileLock(str(shared_dir / f"{key}.lock")):
+        if result_file.is_file():
+            loaded: dict[str, Any] = json.loads(result_file.read_text())
+            return loaded
+        plan = load_plan(plan_path)
+        with descriptor.client() as client:
+            local = local_site(descriptor)
+            data = generate(plan, seed, installed_formats=installed_formats(client, local))
+            summary = apply_dataset(client, data, allow_writes=allow_writes, local=local)
+        result = {
+            "tag": data.tag,
+            "seed": seed,
+            "counts": data.counts(),
+            "summary": summary.as_dict(),
+            "notes": summary.notes,
+        }
+        write_json_atomic(result_file, result)
+        return result
+
+
+@pytest.fixture(scope="session")
+def moodle_site(request: pytest.FixtureRequest) -> SiteDescriptor:
+    value = request.config.getoption("--moodle-site")
+    if not value:
+        pytest.skip("no site to test: pass --moodle-site (a descriptor, sandbox name or URL)")
+    try:
+        return resolve_site(str(value))
+    except SiteError as exc:
+        raise pytest.UsageError(f"--moodle-site {value}: {exc}") from None
+
+
+@pytest.fixture(scope="session")
+def seeded_site(
+    request: pytest.FixtureRequest,
+    moodle_site: SiteDescriptor,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> SeededSite:
+    plan_option = request.config.getoption("--moodle-plan")
+    plan_path = Path(plan_option) if plan_option else DEFAULT_PLAN
+    seed = int(request.config.getoption("--moodle-seed"))
+    # Under xdist each worker's basetemp is <run dir>/popen-gwN: share the parent.
+    shared = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):
+        shared = shared.parent
+    result = seed_once(
+        moodle_site,
+        plan_path,
+        seed,
+        allow_writes=bool(request.config.getoption("--allow-writes")),
+        shared_dir=shared,
+    )
+    return SeededSite(
+        descriptor=moodle_site,
+        tag=str(result["tag"]),
+        seed=int(result["seed"]),
+        counts=dict(result["counts"]),
+        summary=dict(result["summary"]),
+        notes=list(result["notes"]),
     )

@@ -21,7 +21,7 @@ from moodle_regress.guard import ensure_writable
 from moodle_regress.seeding.generate import Course, Dataset
 from moodle_regress.seeding.site import LocalSite
 from moodle_regress.seeding.tags import group_idnumber, tagged
-from moodle_ws import MoodleClient, MoodleError
+from moodle_ws import MoodleAPIError, MoodleClient, MoodleError
 from moodle_ws.areas.categories import Category as SiteCategory
 from moodle_ws.areas.categories import CategoryCreate
 from moodle_ws.areas.cohorts import CohortCreate, CohortMember
@@ -48,6 +48,7 @@ STANDARD_ROLE_IDS = {
 }
 
 INPLACE_EDITABLE = "core_update_inplace_editable"
+DEADLOCK_ATTEMPTS = 4
 STEPS = (
     "categories",
     "courses",
@@ -162,10 +163,20 @@ class _Applier:
     def write(self, step: str, fn: Callable[[], T]) -> T:
         if self.options.before_write is not None:
             self.options.before_write(step)
-        result = fn()
-        with self._lock:
-            self.summary.calls += 1
-        return result
+        attempt = 0
+        while True:
+            attempt += 1
+            with self._lock:
+                self.summary.calls += 1
+            try:
+                return fn()
+            except MoodleAPIError as exc:
+                # PostgreSQL broke a deadlock by rolling back this call's whole
+                # transaction, so sending it again cannot duplicate anything.
+                if "deadlock" not in str(exc.debuginfo) or attempt >= DEADLOCK_ATTEMPTS:
+                    raise
+                log.info("%s: deadlock, retrying (attempt %d)", step, attempt + 1)
+                time.sleep(0.2 * attempt)
 
     def concurrently(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         return self.client.map_concurrently(fn, items, max_workers=self.options.workers)
@@ -256,7 +267,18 @@ class _Applier:
                     self.course_formats[course.shortname] = course.format
             self.count(step, created=len(batch))
 
-        self.concurrently(create, chunks(missing, self.options.course_batch))
+        # Creating a course updates its category's row: a call holding courses of
+        # several categories can deadlock with another, so each call gets one category.
+        by_category: dict[str, list[Course]] = {}
+        for course in missing:
+            key = course.category_key or f"site:{course.category_ref}"
+            by_category.setdefault(key, []).append(course)
+        batches = [
+            batch
+            for courses in by_category.values()
+            for batch in chunks(courses, self.options.course_batch)
+        ]
+        self.concurrently(create, batches)
 
     def _course_create(self, course: Course) -> CourseCreate:
         if course.category_key is not None:
@@ -467,7 +489,18 @@ class _Applier:
             self.write(step, lambda: self.client.enrol.manual_enrol(batch))
             self.count(step, created=len(batch))
 
-        self.concurrently(enrol, chunks(missing, self.options.enrol_batch))
+        # Enrolling marks the course context and each user "dirty" (rows of
+        # cache_flags). Concurrent calls must lock those rows in one order or
+        # PostgreSQL deadlocks: one course per call, users by ascending id.
+        by_course: dict[int, list[ManualEnrolment]] = {}
+        for item in missing:
+            by_course.setdefault(item.courseid, []).append(item)
+        batches = [
+            batch
+            for items in by_course.values()
+            for batch in chunks(sorted(items, key=lambda e: e.userid), self.options.enrol_batch)
+        ]
+        self.concurrently(enrol, batches)
 
     def groups(self) -> None:
         step = "groups"
@@ -527,7 +560,8 @@ class _Applier:
         on_site: set[tuple[int, int]] = set()
         for found in self.concurrently(members, chunks(groupids, 100)):
             on_site |= found
-        missing = [GroupMember(groupid=g, userid=u) for g, u in wanted if (g, u) not in on_site]
+        # In one lock order for all calls (see enrolments).
+        missing = [GroupMember(groupid=g, userid=u) for g, u in sorted(set(wanted) - on_site)]
         self.count(step, existing=len(wanted) - len(missing))
 
         def add(batch: Sequence[GroupMember]) -> None:

@@ -104,7 +104,9 @@ def cleanup(
     kept = 0
     for categoryid in tagged.categories:
         if _category_is_empty(client, categoryid):
-            client.categories.delete([categoryid])
+            # Empty, so "recursive" deletes nothing else; without it Moodle wants
+            # a category to move the (absent) content to.
+            client.categories.delete([categoryid], recursive=True)
         else:
             kept += 1
             summary.notes.append(

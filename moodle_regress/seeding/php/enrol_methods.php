@@ -46,11 +46,12 @@ foreach ($input['courses'] as $entry) {
             $unchanged++;
             continue;
         }
-        if ((string)$instance->password !== $secret) {
-            $DB->set_field('enrol', 'password', $secret, ['id' => $instance->id]);
-        }
+        // update_status() writes the whole record back: status first, then the key.
         if ((int)$instance->status !== ENROL_INSTANCE_ENABLED) {
             $plugin->update_status($instance, ENROL_INSTANCE_ENABLED);
+        }
+        if ((string)$instance->password !== $secret) {
+            $DB->set_field('enrol', 'password', $secret, ['id' => $instance->id]);
         }
         $changed++;
     }
