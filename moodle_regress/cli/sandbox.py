@@ -2,9 +2,222 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
 import click
+from rich.table import Table
+
+from moodle_regress.cli import ToolError, console
+from moodle_regress.config import ConfigError
+from moodle_regress.sandbox import prereqs
+from moodle_regress.sandbox.codetree import inspect_tree
+from moodle_regress.sandbox.errors import SandboxError
+from moodle_regress.sandbox.manager import SandboxManager
+from moodle_regress.sandbox.progress import Steps
+from moodle_regress.site import SiteError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CODE = click.option(
+    "--code",
+    "code_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A Moodle code tree (any release from 4.x; 5.1's public/ layout too).",
+)
+
+
+def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Every sandbox failure becomes one line and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (SandboxError, SiteError, ConfigError) as exc:
+            raise ToolError(str(exc)) from None
+
+    return wrapper
+
+
+def manager() -> SandboxManager:
+    return SandboxManager(steps=Steps(console))
 
 
 @click.group()
 def sandbox() -> None:
     """Bring up, upgrade, back up and restore local Moodle sites."""
+
+
+@sandbox.command()
+@click.argument("name")
+@CODE
+@click.option("--port", type=int, help="HTTP port (default: a free one).")
+@click.option("--db-url", help="Use this empty database instead of a private cluster.")
+@click.option("--admin-password", help="The admin's password (default: generated).")
+@click.option(
+    "--install-packages", is_flag=True, help="Install missing Debian packages with apt-get."
+)
+@one_line_errors
+def up(  # noqa: PLR0917 - click passes options positionally
+    name: str,
+    code_dir: Path,
+    port: int | None,
+    db_url: str | None,
+    admin_password: str | None,
+    install_packages: bool,
+) -> None:
+    """Bring up a new sandbox NAME from a Moodle code tree."""
+    box = manager()
+    descriptor = box.up(
+        name,
+        code_dir,
+        port=port,
+        db_url=db_url,
+        admin_password=admin_password,
+        install_packages=install_packages,
+    )
+    console.print(
+        f"[bold]{name}[/]: Moodle {descriptor.release} at {descriptor.url} "
+        f"(admin: {descriptor.admin_username}; descriptor: {box.sandbox(name).descriptor_path})"
+    )
+    click.echo(str(box.sandbox(name).descriptor_path))
+
+
+@sandbox.command()
+@CODE
+@one_line_errors
+def check(code_dir: Path) -> None:
+    """Say what this machine lacks for a sandbox of that code tree."""
+    tree = inspect_tree(code_dir)
+    report = prereqs.check(tree)
+    if report.ok:
+        console.print(f"everything Moodle {tree.short_release} needs is there")
+        return
+    for item in report.missing:
+        console.print(f"[red]missing:[/] {item}")
+    raise ToolError(f"install them: {report.apt_command} (or `up --install-packages`)")
+
+
+@sandbox.command()
+@click.argument("name")
+@CODE
+@one_line_errors
+def upgrade(name: str, code_dir: Path) -> None:
+    """Upgrade sandbox NAME to the code in --code (a backup is taken first)."""
+    result = manager().get(name).upgrade(code_dir)
+    if result.missing_plugins:
+        console.print(
+            "[yellow]plugins the site had but the new code lacks:[/] "
+            + ", ".join(result.missing_plugins)
+        )
+    if result.added_functions:
+        console.print(f"{len(result.added_functions)} new functions added to the service")
+    console.print(
+        f"[bold]{name}[/]: upgraded from {result.old_release} to {result.new_release} "
+        f"in {result.seconds:.0f} s (backup before: {result.backup})"
+    )
+
+
+@sandbox.command()
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path))
+@one_line_errors
+def backup(name: str, file: Path) -> None:
+    """Back up sandbox NAME (database, dataroot, code tree, config) to FILE."""
+    path = manager().get(name).backup(file)
+    click.echo(str(path))
+
+
+@sandbox.command()
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--code", "code_dir", type=click.Path(path_type=Path), help="Code tree to use.")
+@click.option("--port", type=int, help="HTTP port for a new sandbox.")
+@one_line_errors
+def restore(name: str, file: Path, code_dir: Path | None, port: int | None) -> None:
+    """Restore FILE into sandbox NAME (new or existing) and check the result."""
+    result = manager().restore(name, file, code_dir=code_dir, port=port)
+    console.print(
+        f"[bold]{name}[/]: restored Moodle {result.release} at {result.descriptor.url}: "
+        f"{result.counts.users} users, {result.counts.courses} courses, "
+        f"{result.counts.enrolments} enrolments, as at backup time"
+    )
+
+
+@sandbox.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@one_line_errors
+def status(name: str, as_json: bool) -> None:
+    """Show whether sandbox NAME runs and answers."""
+    st = manager().get(name).status(probe=True)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "name": st.name,
+                    "url": st.url,
+                    "release": st.release,
+                    "code_source": str(st.code_source),
+                    "path": str(st.path),
+                    "server_running": st.server_running,
+                    "db_running": st.db_running,
+                    "answers": st.answers,
+                }
+            )
+        )
+        return
+    state = "running" if st.running else "stopped"
+    answers = {True: ", answers", False: ", does NOT answer", None: ""}[st.answers]
+    click.echo(
+        f"{st.name}: {state}{answers}; Moodle {st.release} at {st.url}; code {st.code_source}"
+    )
+
+
+@sandbox.command(name="list")
+@one_line_errors
+def list_() -> None:
+    """List the sandboxes."""
+    table = Table("name", "state", "release", "url", "code")
+    for st in manager().list():
+        table.add_row(
+            st.name, "running" if st.running else "stopped", st.release, st.url, str(st.code_source)
+        )
+    console.print(table)
+
+
+@sandbox.command()
+@click.argument("name")
+@one_line_errors
+def stop(name: str) -> None:
+    """Stop sandbox NAME's web server and database."""
+    manager().get(name).stop()
+
+
+@sandbox.command()
+@click.argument("name")
+@one_line_errors
+def start(name: str) -> None:
+    """Start sandbox NAME again."""
+    descriptor = manager().get(name).start()
+    console.print(f"[bold]{name}[/]: Moodle {descriptor.release} at {descriptor.url}")
+
+
+@sandbox.command()
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@one_line_errors
+def destroy(name: str, yes: bool) -> None:
+    """Stop sandbox NAME and delete it with all its data."""
+    box = manager().sandbox(name)
+    if not box.root.exists():
+        raise ToolError(f"no sandbox named {name!r}")
+    if not yes:
+        click.confirm(f"delete {box.root} and everything in it?", abort=True)
+    box.destroy()

@@ -398,11 +398,6 @@ class Sandbox:
             )
         report = prereqs.check(new, need_server=False)
         report.raise_if_missing()
-        missing = sorted(moodle.installed_plugins(state.db) - new.plugins)
-        if missing:
-            self.steps.note(
-                "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)
-            )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = self.root / "backups" / f"before-{new.short_release}-{stamp}.tar.zst"
         staged = self.root / "code.new"
@@ -434,6 +429,14 @@ class Sandbox:
             raise UpgradeFailedError(
                 f"upgrading to {new.short_release} failed: {exc.cause} (log: {log})", backup
             ) from None
+        # Known to the database but absent from the new code, counted after the
+        # upgrade: Moodle itself uninstalls the standard plugins it dropped (Atto in
+        # 5.0...), so what is left are the site's own plugins the new tree lacks.
+        missing = sorted(moodle.installed_plugins(state.db) - tree.plugins)
+        if missing:
+            self.steps.note(
+                "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)
+            )
         state.code_source = new.root
         state.release, state.version, state.branch = (
             configured.release,
@@ -682,13 +685,14 @@ class SandboxManager:
                     copy,
                     log=log,
                     admin_username=state.admin_username,
-                    admin_password=state.admin_password,
+                    # Throwaway: configure() sets the real one, off the command line.
+                    admin_password=_password(),
                     admin_email="admin@example.invalid",
                     fullname=f"moodle-regress sandbox {name}",
                     shortname=name,
                 )
             with steps.step("Configuring the site for testing", key="configure"):
-                configured = moodle.configure(copy, log=log)
+                configured = moodle.configure(copy, log=log, admin_password=state.admin_password)
             state.release, state.version = configured.release, configured.version
             box.save_state(state)
             with steps.step(f"Serving {box.url(state)}", key="serve"):

@@ -172,8 +172,9 @@ class Configured:
     tours_disabled: int = 0
 
 
-def configure(tree: CodeTree, *, log: Path) -> Configured:
-    """Configure the site for testing (see ``php/configure.php``)."""
+def configure(tree: CodeTree, *, log: Path, admin_password: str | None = None) -> Configured:
+    """Configure the site for testing (see ``php/configure.php``); also set the
+    admin's password when given."""
     script = resources.files("moodle_regress.sandbox") / "php" / "configure.php"
     payload = {
         "config": str(tree.config_php),
@@ -182,6 +183,7 @@ def configure(tree: CodeTree, *, log: Path) -> Configured:
         "prefixes": list(FUNCTION_PREFIXES),
         "marker_idnumber": MARKER_IDNUMBER,
         "marker_name": MARKER_NAME,
+        "admin_password": admin_password or "",
     }
     with resources.as_file(script) as path:
         result = subprocess.run(

@@ -4,7 +4,7 @@
 //
 // Input, as JSON on stdin: config (path of the site's config.php), service,
 // service_name, prefixes (function name prefixes to put in the service),
-// marker_idnumber, marker_name.
+// marker_idnumber, marker_name, admin_password (optional: set it).
 // Output: one line "MOODLE_REGRESS_RESULT <json>" on stdout.
 
 define('CLI_SCRIPT', true);
@@ -21,6 +21,12 @@ require_once($CFG->dirroot . '/webservice/lib.php');
 global $CFG, $DB;
 $admin = get_admin();
 \core\session\manager::set_user($admin);
+
+// The real admin password arrives here, on stdin, rather than on the installer's
+// command line where any local user could read it.
+if (!empty($input['admin_password'])) {
+    update_internal_user_password($admin, $input['admin_password']);
+}
 
 // Web services through REST, and tokens for everyone through the mobile service.
 set_config('enablewebservices', 1);
