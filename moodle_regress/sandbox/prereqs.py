@@ -134,6 +134,7 @@ def check(
     tree: CodeTree,
     *,
     php: PhpInfo | None = None,
+    php_binary: str = "php",
     postgres: PostgresBinaries | None = None,
     need_server: bool = True,
     is_root: bool | None = None,
@@ -142,7 +143,7 @@ def check(
     """Compare this machine with what ``tree`` needs.  Probes the machine unless
     ``php``/``postgres`` are given (tests pass them)."""
     report = PrereqReport()
-    report.php = php if php is not None else probe_php()
+    report.php = php if php is not None else probe_php(php_binary)
     minimum, extensions = tree.php_requirements()
     if report.php is None:
         report.missing.append("PHP (the php command)")
