@@ -237,10 +237,9 @@ def scenario_client_errors(
         _expect_error(lambda: client.call("core_course_get_courses", options={"ids": ["abc"]}))
     with recorder.label("error_missing_record"):
         _expect_error(lambda: client.call("core_course_get_contents", courseid=999999))
-    with recorder.label("error_missing_user"):
-        _expect_error(
-            lambda: client.call("core_user_update_users", users=[{"id": 999999, "city": "Nowhere"}])
-        )
+    with recorder.label("warning_unknown_user"), warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        client.call("core_user_update_users", users=[{"id": 999999, "city": "Nowhere"}])
     with recorder.label("token_invalid_login"):
         _expect_error(lambda: request_token(url, admin[0], "wrong-password", transport=recorder))
     with recorder.label("token_unknown_service"):
@@ -280,6 +279,9 @@ def scenario_site_errors(
     """Errors that need the site's configuration changed: only on a throw-away site."""
     url = client.url
     # A non-admin user: admins keep access in maintenance mode.
+    found = client.users.get_by_field("username", [f"{PREFIX}-student"])
+    if found:  # left behind by an interrupted run
+        client.users.delete([found[0].id])
     (student,) = client.users.create(
         [
             UserCreate(
@@ -312,12 +314,13 @@ def scenario_site_errors(
     finally:
         cfg.cli(["maintenance.php", "--disable"])
 
-    cfg("upgraderunning", str(int(time.time()) + 600))
-    try:
-        with recorder.label("error_upgrade_running"):
-            _expect_error(lambda: client.call("core_webservice_get_site_info"))
-    finally:
-        cfg("upgraderunning", None)
+    # While the flag is set Moodle's CLI refuses to run too (cfg.php cannot unset
+    # it), so it is set to expire shortly: lib/setup.php clears an expired flag.
+    expires = int(time.time()) + 20
+    cfg("upgraderunning", str(expires))
+    with recorder.label("error_upgrade_running"):
+        _expect_error(lambda: client.call("core_webservice_get_site_info"))
+    time.sleep(max(0, expires - time.time()) + 2)
 
     cfg("webserviceprotocols", "")
     try:
@@ -421,24 +424,27 @@ def _errors(
 
 
 @contextmanager
-def own_sandbox(release: str) -> Iterator[Any]:
-    """A throw-away sandbox under a private state directory."""
+def own_sandbox(release: str, *, home: Path | None, keep: bool) -> Iterator[Any]:
+    """A throw-away sandbox under a private state directory (``home`` reuses one)."""
     from moodle_regress.config import load_settings
     from moodle_regress.sandbox.manager import SandboxManager
 
     code = load_settings().code_tree(release)
     if code is None:
         raise SystemExit(f"no code tree configured for {release}: see README.md, 'Live tests'")
-    home = Path(tempfile.mkdtemp(prefix="moodle-ws-rec-"))
+    home = home or Path(tempfile.mkdtemp(prefix="moodle-ws-rec-"))
     os.environ["MOODLE_REGRESS_HOME"] = str(home)
     manager = SandboxManager(load_settings())
     name = f"rec-{release.replace('.', '-')}"
+    box = manager.sandbox(name)
     try:
-        descriptor = manager.up(name, code)
-        yield manager.get(name), descriptor
+        descriptor = box.start() if box.exists() else manager.up(name, code)
+        yield box, descriptor
     finally:
-        box = manager.sandbox(name)
-        if box.exists():
+        if keep:
+            print(f"kept: --home {home}", file=sys.stderr)
+            box.stop()
+        elif box.exists():
             box.destroy()
 
 
@@ -448,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--release", help="bring up a throw-away sandbox of this release")
     group.add_argument("--site", help="a site descriptor, sandbox name or URL (no config changes)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--home", type=Path, help="reuse the sandbox kept under this directory")
+    parser.add_argument("--keep", action="store_true", help="keep the sandbox (stopped)")
     args = parser.parse_args(argv)
     if args.site:
         from moodle_regress.site import resolve_site
@@ -461,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
             site.url, site.token.get_secret_value(), admin, out=args.out, scrub=scrub, cfg=None
         )
         return 0
-    with own_sandbox(args.release) as (box, site):
+    with own_sandbox(args.release, home=args.home, keep=args.keep) as (box, site):
         assert site.admin_password is not None
         admin = (site.admin_username or "admin", site.admin_password.get_secret_value())
         cfg = CfgRunner(box.code_dir, box.logs / "record.log")
