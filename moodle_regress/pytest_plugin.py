@@ -24,6 +24,9 @@ from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
 
 DEFAULT_PLAN = Path(__file__).resolve().parents[1] / "fixtures" / "default_plan.yaml"
 
+# The suites' recorder (baseline comparison) and fixtures live in their own modules.
+pytest_plugins = ["moodle_regress.pytest_recording", "moodle_regress.pytest_suites"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("moodle-regress")
@@ -80,6 +83,7 @@ def seed_once(
         load_plan,
         local_site,
     )
+    from moodle_regress.seeding.apply import SEED_TIMEOUT
 
     key = f"seed-{descriptor.name}-{plan_path.stem}-{seed}".replace("/", "_")
     result_file = shared_dir / f"{key}.json"
@@ -88,7 +92,7 @@ def seed_once(
             loaded: dict[str, Any] = json.loads(result_file.read_text())
             return loaded
         plan = load_plan(plan_path)
-        with descriptor.client() as client:
+        with descriptor.client(timeout=SEED_TIMEOUT) as client:
             local = local_site(descriptor)
             data = generate(plan, seed, installed_formats=installed_formats(client, local))
             summary = apply_dataset(client, data, allow_writes=allow_writes, local=local)
