@@ -148,20 +148,24 @@ class BrowserRecorder:
         self.snapshot.add(
             Observation(key=aria_key, value=texts, source="browser", release=self.release)
         )
+        record = PageRecord(entity, texts, shot)
+        _attach_text(f"{entity}: ARIA snapshot", _joined(texts))
+        _attach_png(f"{entity}: screenshot", shot)
+        attachments = {"screenshot": str(shot)}
+        if self.baseline is not None:
+            record.difference = self._compare(entity, aria_key, visual_key, texts, shot)
+            if record.difference is not None and record.difference.difference:
+                # The HTML report shows this beside the before and after screenshots.
+                attachments["difference"] = str(self.out_dir / record.difference.difference)
         self.snapshot.add(
             Observation(
                 key=visual_key,
                 value={"width": size[0], "height": size[1]},
                 source="browser",
                 release=self.release,
-                attachments={"screenshot": str(shot)},
+                attachments=attachments,
             )
         )
-        record = PageRecord(entity, texts, shot)
-        _attach_text(f"{entity}: ARIA snapshot", _joined(texts))
-        _attach_png(f"{entity}: screenshot", shot)
-        if self.baseline is not None:
-            record.difference = self._compare(entity, aria_key, visual_key, texts, shot)
         return record
 
     def _compare(
