@@ -52,6 +52,11 @@ def _register() -> None:
     cli.add_command(snapshot_commands.snapshot)
     cli.add_command(diff_commands.diff)
 
+    from moodle_regress.cli import rehearse as rehearse_commands
+
+    cli.add_command(rehearse_commands.rehearse_command)
+    cli.add_command(rehearse_commands.compare_command)
+
 
 def main() -> None:
     """Entry point: turn every known error into one line and exit status 2."""

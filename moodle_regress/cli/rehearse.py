@@ -1,0 +1,177 @@
+"""``moodle-regress rehearse`` and ``moodle-regress compare``: the main jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moodle_regress.cli import ToolError, console
+from moodle_regress.config import load_settings
+from moodle_regress.rehearsal import (
+    DEFAULT_PLAN,
+    SUITES,
+    RehearsalOptions,
+    compare_sites,
+    print_summary,
+    rehearse,
+)
+from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
+
+
+def _suites(value: str) -> tuple[str, ...]:
+    if value.strip() == "none":  # the web-service snapshot alone
+        return ()
+    chosen = tuple(s.strip() for s in value.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SUITES]
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose from {', '.join(SUITES)} (comma-separated), or none")
+    return chosen
+
+
+_plan = click.option(
+    "--plan",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_PLAN,
+    show_default="the default plan",
+    help="Seeding plan (YAML).",
+)
+_seed = click.option("--seed", type=int, default=0, show_default=True, help="The plan's seed.")
+_suites_option = click.option(
+    "--suites",
+    default="api",
+    show_default=True,
+    help="Suites to run: api, browser, api,browser, or none (snapshot only).",
+)
+_expected = click.option(
+    "--expected",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Expected-changes file (YAML): differences a reviewer accepted.",
+)
+_workers = click.option(
+    "-n",
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=2,
+    show_default=True,
+    help="pytest-xdist workers for the suites.",
+)
+
+
+@click.command("rehearse")
+@click.option(
+    "--from",
+    "code_from",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The Moodle code tree the site runs now (A).",
+)
+@click.option(
+    "--to",
+    "code_to",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The Moodle code tree to upgrade to (B).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for snapshots, reports, allure results and logs.",
+)
+@click.option("--name", default=None, help="Sandbox name (default: rh-<timestamp>).")
+@_plan
+@_seed
+@_suites_option
+@_expected
+@_workers
+def rehearse_command(
+    *,
+    code_from: Path,
+    code_to: Path,
+    out: Path,
+    name: str | None,
+    plan: Path,
+    seed: int,
+    suites: str,
+    expected: Path | None,
+    workers: int,
+) -> None:
+    """Rehearse the upgrade from code tree A to B on a sandbox and report what changed.
+
+    Exit status: 0 nothing unexpected changed, 1 something did, 2 an error.
+    """
+    options = RehearsalOptions(
+        code_from=code_from,
+        code_to=code_to,
+        out=out,
+        plan=plan,
+        seed=seed,
+        suites=_suites(suites),
+        expected=expected,
+        name=name,
+        workers=workers,
+    )
+    result = rehearse(options, console=console)
+    print_summary(result, console)
+    raise click.exceptions.Exit(result.exit_code)
+
+
+@click.command("compare")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    required=True,
+    help="A site (descriptor, sandbox name, configured site or URL); twice.",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--allow-writes", is_flag=True, help="Seed sites that are not marked as test sites.")
+@_plan
+@_seed
+@_suites_option
+@_expected
+@_workers
+def compare_command(
+    *,
+    sites: tuple[str, ...],
+    out: Path,
+    allow_writes: bool,
+    plan: Path,
+    seed: int,
+    suites: str,
+    expected: Path | None,
+    workers: int,
+) -> None:
+    """Run the same suites against two live sites (seeded alike) and report A against B."""
+    if len(sites) != 2:
+        raise ToolError("give --site exactly twice: the old site, then the new one")
+    settings = load_settings()
+    descriptors: list[SiteDescriptor] = []
+    for value in sites:
+        try:
+            descriptors.append(resolve_site(value, settings))
+        except SiteError as exc:
+            raise ToolError(str(exc)) from None
+    result = compare_sites(
+        descriptors[0],
+        descriptors[1],
+        (_absolute(sites[0]), _absolute(sites[1])),
+        out,
+        plan=plan,
+        seed=seed,
+        suites=_suites(suites),
+        expected=expected,
+        allow_writes=allow_writes,
+        workers=workers,
+        console=console,
+    )
+    print_summary(result, console)
+    raise click.exceptions.Exit(result.exit_code)
+
+
+def _absolute(value: str) -> str:
+    """A --site value the suites' subprocess resolves the same way (files made absolute)."""
+    path = Path(value).expanduser()
+    return str(path.absolute()) if path.exists() else value

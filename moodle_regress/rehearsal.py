@@ -1,0 +1,669 @@
+"""The upgrade rehearsal, end to end, and the comparison of two live sites.
+
+A rehearsal runs these stages, each timed and shown as it goes:
+
+1. ``up``: a sandbox from code tree A;
+2. ``seed``: the plan's data;
+3. ``observe A``: a snapshot through the web services, and the suites (API and/or
+   browser) recording their observations;
+4. ``upgrade``: Moodle's upgrade to code tree B; the sandbox takes a backup first;
+5. ``observe B``: the same, the suites now comparing with A's observations;
+6. ``report``: A against B, everything in one HTML report, JSON and allure results;
+7. ``restore``: the backup into a fresh sandbox, observed again: it must equal A.
+
+Data flows one way: plan -> seed -> observe -> snapshot -> compare -> report.  When
+the upgrade fails, the rehearsal still writes what it did, restores the backup and
+proves site A is back.
+
+:func:`compare_sites` runs stages 2, 3, 5 and 6 against two live sites.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from moodle_regress.compare import Comparison, compare
+from moodle_regress.expected import ExpectedChanges
+from moodle_regress.files import write_json_atomic
+from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.report.html import write_html_report
+from moodle_regress.report.json_report import write_json_report
+from moodle_regress.sandbox import SandboxManager
+from moodle_regress.sandbox.progress import Steps
+from moodle_regress.site import DESCRIPTOR_NAME, SiteDescriptor
+from moodle_regress.snapshot import Snapshot
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SUITES_DIR = PROJECT_ROOT / "suites"
+DEFAULT_PLAN = PROJECT_ROOT / "fixtures" / "default_plan.yaml"
+SUITES = ("api", "browser")
+
+StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
+
+
+class RehearsalError(Exception):
+    """A rehearsal could not run (bad arguments, a stage that failed)."""
+
+
+@dataclass
+class Stage:
+    name: str
+    title: str
+    status: StageStatus = "pending"
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class SuiteRun:
+    """One pytest run of a suite against one site."""
+
+    suite: str
+    label: str
+    exit_code: int
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: int = 0
+    snapshot: Path | None = None
+    log: Path | None = None
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.suite} {self.label}: {self.passed} passed, {self.failed} failed, "
+            f"{self.skipped} skipped, {self.errors} errors"
+        )
+
+
+@dataclass
+class RehearsalResult:
+    out: Path
+    stages: list[Stage]
+    release_before: str = ""
+    release_after: str = ""
+    unexpected: int = 0
+    expected: int = 0
+    report: Path | None = None
+    restored_equal: bool | None = None
+    error: str | None = None
+    suites: list[SuiteRun] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """As ``diff``'s: 0 nothing unexpected, 1 something unexpected, 2 an error."""
+        if self.error is not None:
+            return 2
+        return 1 if self.unexpected else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "release_before": self.release_before,
+            "release_after": self.release_after,
+            "unexpected": self.unexpected,
+            "expected": self.expected,
+            "report": str(self.report) if self.report else None,
+            "restored_equal": self.restored_equal,
+            "error": self.error,
+            "exit_code": self.exit_code,
+            "stages": [
+                {
+                    "name": s.name,
+                    "status": s.status,
+                    "seconds": round(s.seconds, 2),
+                    "detail": s.detail,
+                }
+                for s in self.stages
+            ],
+            "suites": [
+                {
+                    "suite": r.suite,
+                    "site": r.label,
+                    "exit_code": r.exit_code,
+                    "passed": r.passed,
+                    "failed": r.failed,
+                    "skipped": r.skipped,
+                    "errors": r.errors,
+                }
+                for r in self.suites
+            ],
+        }
+
+
+class StageBoard:
+    """The live display of the stages with their times (and a plain log when quiet)."""
+
+    def __init__(self, stages: Sequence[tuple[str, str]], console: Console, *, live: bool) -> None:
+        self.stages = [Stage(name, title) for name, title in stages]
+        self.console = console
+        self._live: Live | None = None
+        self._use_live = live
+        self._started: float | None = None
+
+    def table(self) -> Table:
+        table = Table(title="moodle-regress rehearsal", expand=False)
+        table.add_column("stage")
+        table.add_column("status")
+        table.add_column("seconds", justify="right")
+        table.add_column("detail", overflow="fold", max_width=70)
+        colours = {"done": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
+        for stage in self.stages:
+            colour = colours.get(stage.status, "white")
+            seconds = f"{stage.seconds:.1f}" if stage.status != "pending" else ""
+            table.add_row(stage.title, f"[{colour}]{stage.status}[/]", seconds, stage.detail)
+        return table
+
+    def __enter__(self) -> StageBoard:
+        if self._use_live:
+            self._live = Live(Group(self.table()), console=self.console, refresh_per_second=2)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.update(Group(self.table()))
+            self._live.__exit__(None, None, None)
+
+    def get(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+    @contextmanager
+    def run(self, name: str) -> Iterator[Stage]:
+        stage = self.get(name)
+        stage.status = "running"
+        self._refresh()
+        started = time.monotonic()
+        try:
+            yield stage
+        except BaseException:
+            stage.status = "failed"
+            raise
+        else:
+            stage.status = "done"
+        finally:
+            stage.seconds = time.monotonic() - started
+            self._refresh()
+            if self._live is None:
+                self.console.print(
+                    f"{stage.title}: {stage.status} ({stage.seconds:.1f} s) {stage.detail}"
+                )
+
+    def skip(self, name: str, why: str) -> None:
+        stage = self.get(name)
+        stage.status, stage.detail = "skipped", why
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(Group(self.table()))
+
+
+# --- the parts ----------------------------------------------------------------------
+
+
+def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes: bool) -> str:
+    """Apply the plan; returns a one-line summary."""
+    from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
+    from moodle_regress.seeding import local_site as local_of
+
+    loaded = load_plan(plan)
+    local = local_of(descriptor)
+    with descriptor.client() as client:
+        data = generate(loaded, seed, installed_formats=installed_formats(client, local))
+        apply_dataset(client, data, allow_writes=allow_writes, local=local)
+    counts = data.counts()
+    return ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" (tag {data.tag})"
+
+
+def observe_site(descriptor: SiteDescriptor, out: Path, *, plan: Path, seed: int) -> Snapshot:
+    """Snapshot the site's seeded entities and site-wide facts through the web services."""
+    from moodle_regress.cli.snapshot import local_plugin_names
+
+    with descriptor.client() as client:
+        observer = ApiObserver(
+            client,
+            entity_filter=prefix_filter("mr-"),
+            plugin_candidates=local_plugin_names(descriptor),
+        )
+        run = observer.observe()
+    run.meta.plan = plan.name
+    run.meta.seed = seed
+    snapshot = run.snapshot()
+    snapshot.save(out)
+    return Snapshot.load(out)
+
+
+def run_suite(
+    suite: str,
+    site_ref: str,
+    out: Path,
+    *,
+    label: str,
+    plan: Path,
+    seed: int,
+    workers: int,
+    baseline: Path | None,
+    expected: Path | None,
+    allure_dir: Path,
+    allow_writes: bool,
+) -> SuiteRun:
+    """Run one suite in a pytest subprocess, recording its observations under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    junit = out / f"{suite}-junit.xml"
+    log = out / f"{suite}-pytest.log"
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(SUITES_DIR / suite),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfE",
+        f"--moodle-site={site_ref}",
+        f"--moodle-plan={plan}",
+        f"--moodle-seed={seed}",
+        f"--junitxml={junit}",
+        f"--alluredir={allure_dir}",
+    ]
+    if workers > 1:
+        args += ["-n", str(workers)]
+    if allow_writes:
+        args.append("--allow-writes")
+    record: Path | None
+    if suite == "browser":
+        record = out / "browser" / "snapshot.json"
+        args.append(f"--moodle-browser-out={out / 'browser'}")
+        if baseline is not None:
+            args.append(f"--moodle-browser-baseline={baseline.parent}")
+    else:
+        record = out / f"{suite}-suite.json"
+        args.append(f"--moodle-record={record}")
+        if baseline is not None:
+            args.append(f"--moodle-baseline={baseline}")
+    if expected is not None and suite != "browser":
+        args.append(f"--moodle-expected={expected}")
+    env = dict(os.environ)
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    with log.open("w") as handle:
+        completed = subprocess.run(
+            args, cwd=PROJECT_ROOT, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
+        )
+    result = SuiteRun(suite=suite, label=label, exit_code=completed.returncode, log=log)
+    if junit.is_file():
+        _count_junit(junit, result)
+    result.snapshot = record if record is not None and record.is_file() else None
+    return result
+
+
+def _count_junit(path: Path, result: SuiteRun) -> None:
+    root = ET.parse(path).getroot()  # noqa: S314 - our own pytest's output
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    for node in suites:
+        tests = int(node.get("tests", 0))
+        result.failed += int(node.get("failures", 0))
+        result.errors += int(node.get("errors", 0))
+        result.skipped += int(node.get("skipped", 0))
+        result.passed += (
+            tests
+            - int(node.get("failures", 0))
+            - int(node.get("errors", 0))
+            - int(node.get("skipped", 0))
+        )
+
+
+def combine(snapshots: Sequence[Snapshot]) -> Snapshot:
+    """One snapshot of several (observer, API suites, browser suites); first key wins."""
+    if not snapshots:
+        raise RehearsalError("nothing was observed")
+    combined = Snapshot(snapshots[0].meta)
+    for snapshot in snapshots:
+        for observation in snapshot:
+            if combined.get(observation.key) is None:
+                path = {
+                    name: str(snapshot.attachment_path(observation, name) or rel)
+                    for name, rel in observation.attachments.items()
+                }
+                combined.add(
+                    type(observation)(
+                        key=observation.key,
+                        value=observation.value,
+                        source=observation.source,
+                        release=observation.release,
+                        attachments=path,
+                    )
+                )
+    return combined
+
+
+def write_reports(
+    before: Snapshot,
+    after: Snapshot,
+    out: Path,
+    *,
+    expected: Path | None,
+    title: str,
+) -> Comparison:
+    comparison = compare(before, after)
+    if expected is not None:
+        comparison = ExpectedChanges.load(expected).apply(comparison)
+    write_html_report(comparison, out / "report.html", title=title)
+    write_json_report(comparison, out / "report.json")
+    return comparison
+
+
+# --- the rehearsal ------------------------------------------------------------------
+
+
+@dataclass
+class RehearsalOptions:
+    code_from: Path
+    code_to: Path
+    out: Path
+    plan: Path = DEFAULT_PLAN
+    seed: int = 0
+    suites: tuple[str, ...] = ("api",)
+    expected: Path | None = None
+    name: str | None = None
+    workers: int = 2
+
+
+def rehearse(
+    options: RehearsalOptions,
+    *,
+    manager: SandboxManager | None = None,
+    console: Console | None = None,
+    live: bool = True,
+) -> RehearsalResult:
+    """Run the rehearsal (see the module docstring); never raises for a stage's failure."""
+    console = console or Console(stderr=True)
+    out = options.out.expanduser().absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    name = options.name or "rh-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    manager = manager or SandboxManager(steps=Steps(console, quiet=True))
+    stages = [
+        ("up", "1. sandbox from code A"),
+        ("seed", "2. seed the plan"),
+        ("observe_a", "3. observe A (snapshot + suites)"),
+        ("upgrade", "4. back up and upgrade to B"),
+        ("observe_b", "5. observe B against A"),
+        ("report", "6. compare and report"),
+        ("restore", "7. restore the backup, check it is A"),
+    ]
+    result = RehearsalResult(out=out, stages=[])
+    board = StageBoard(stages, console, live=live and console.is_terminal)
+    result.stages = board.stages
+    allure_dir = out / "allure-results"
+    backup: Path | None = None
+    snapshot_a: Snapshot | None = None
+    observer_a: Snapshot | None = None
+    suite_snaps_a: dict[str, Path] = {}
+
+    def observe_all(
+        descriptor: SiteDescriptor, label: str, baselines: dict[str, Path]
+    ) -> tuple[Snapshot, Snapshot, dict[str, Path]]:
+        site_dir = out / label
+        observer = observe_site(
+            descriptor, site_dir / "api-observer.json", plan=options.plan, seed=options.seed
+        )
+        parts = [observer]
+        recorded: dict[str, Path] = {}
+        for suite in options.suites:
+            run = run_suite(
+                suite,
+                _site_ref(descriptor),
+                site_dir,
+                label=label,
+                plan=options.plan,
+                seed=options.seed,
+                workers=options.workers,
+                baseline=baselines.get(suite),
+                expected=options.expected,
+                allure_dir=allure_dir,
+                allow_writes=False,
+            )
+            result.suites.append(run)
+            if run.snapshot is not None:
+                recorded[suite] = run.snapshot
+                parts.append(Snapshot.load(run.snapshot))
+        combined = combine(parts)
+        combined.save(site_dir / "snapshot.json")
+        return Snapshot.load(site_dir / "snapshot.json"), observer, recorded
+
+    with board:
+        try:
+            with board.run("up") as stage:
+                descriptor = manager.up(name, options.code_from)
+                result.release_before = descriptor.release or ""
+                stage.detail = f"{name}: {descriptor.release} at {descriptor.url}"
+            with board.run("seed") as stage:
+                stage.detail = seed_site(descriptor, options.plan, options.seed, allow_writes=False)
+            with board.run("observe_a") as stage:
+                snapshot_a, observer_a, suite_snaps_a = observe_all(descriptor, "A", {})
+                stage.detail = f"{len(snapshot_a)} observations; " + "; ".join(
+                    r.summary for r in result.suites if r.label == "A"
+                )
+            with board.run("upgrade") as stage:
+                try:
+                    upgraded = manager.get(name).upgrade(options.code_to)
+                except Exception as exc:
+                    backup = getattr(exc, "backup", None)
+                    stage.detail = str(exc)
+                    raise
+                backup = upgraded.backup
+                result.release_after = upgraded.new_release
+                timings = ", ".join(f"{k} {v:.1f} s" for k, v in upgraded.timings.items())
+                stage.detail = (
+                    f"{upgraded.old_release} -> {upgraded.new_release} in "
+                    f"{upgraded.seconds:.1f} s ({timings})"
+                )
+                if upgraded.missing_plugins:
+                    stage.detail += "; missing plugins: " + ", ".join(upgraded.missing_plugins)
+            descriptor = manager.get(name).descriptor()
+            with board.run("observe_b") as stage:
+                snapshot_b, _, _ = observe_all(descriptor, "B", suite_snaps_a)
+                stage.detail = f"{len(snapshot_b)} observations; " + "; ".join(
+                    r.summary for r in result.suites if r.label == "B"
+                )
+            with board.run("report") as stage:
+                comparison = write_reports(
+                    snapshot_a,
+                    snapshot_b,
+                    out,
+                    expected=options.expected,
+                    title=f"Upgrade rehearsal {result.release_before} -> {result.release_after}",
+                )
+                result.unexpected = len(comparison.unexpected)
+                result.expected = len(comparison) - result.unexpected
+                result.report = out / "report.html"
+                stage.detail = (
+                    f"{result.unexpected} unexpected, {result.expected} expected differences"
+                )
+        except Exception as exc:
+            result.error = _plain(exc)
+            for stage in board.stages:
+                if stage.status == "pending" and stage.name != "restore":
+                    stage.status, stage.detail = "skipped", "an earlier stage failed"
+        # The restore runs whatever happened, as long as there is a backup to restore.
+        if backup is not None and observer_a is not None:
+            try:
+                with board.run("restore") as stage:
+                    restored = manager.restore(f"{name}-restored", backup)
+                    check = observe_site(
+                        restored.descriptor,
+                        out / "restored" / "api-observer.json",
+                        plan=options.plan,
+                        seed=options.seed,
+                    )
+                    same = compare(observer_a, check)
+                    result.restored_equal = len(same) == 0
+                    stage.detail = f"{restored.release}; {len(same)} differences from A" + (
+                        "" if result.restored_equal else f" (see {out / 'restored'})"
+                    )
+                    if not result.restored_equal:
+                        write_html_report(
+                            same, out / "restored" / "report.html", title="Restored site against A"
+                        )
+                        raise RehearsalError("the restored site differs from site A")
+            except Exception as exc:
+                result.error = result.error or _plain(exc)
+        else:
+            board.skip("restore", "no backup was taken")
+    write_json_atomic(out / "rehearsal.json", result.to_json())
+    return result
+
+
+def _site_ref(descriptor: SiteDescriptor) -> str:
+    """How a suite subprocess finds the sandbox: its descriptor file."""
+    if descriptor.sandbox is not None:
+        return str(descriptor.sandbox.root / DESCRIPTOR_NAME)
+    raise RehearsalError(f"{descriptor.name} is not a sandbox")
+
+
+def _plain(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0] if len(text) > 2000 else text
+
+
+# --- two live sites -----------------------------------------------------------------
+
+
+def compare_sites(
+    site_a: SiteDescriptor,
+    site_b: SiteDescriptor,
+    site_refs: tuple[str, str],
+    out: Path,
+    *,
+    plan: Path = DEFAULT_PLAN,
+    seed: int = 0,
+    suites: tuple[str, ...] = ("api",),
+    expected: Path | None = None,
+    allow_writes: bool = False,
+    workers: int = 2,
+    console: Console | None = None,
+    live: bool = True,
+) -> RehearsalResult:
+    """Seed both sites with the same plan, observe both, and report A against B."""
+    console = console or Console(stderr=True)
+    out = out.expanduser().absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    stages = [
+        ("seed", "1. seed both sites"),
+        ("observe_a", "2. observe A"),
+        ("observe_b", "3. observe B against A"),
+        ("report", "4. compare and report"),
+    ]
+    result = RehearsalResult(out=out, stages=[])
+    board = StageBoard(stages, console, live=live and console.is_terminal)
+    result.stages = board.stages
+    allure_dir = out / "allure-results"
+
+    def observe(
+        descriptor: SiteDescriptor, site_ref: str, label: str, baselines: dict[str, Path]
+    ) -> tuple[Snapshot, dict[str, Path]]:
+        site_dir = out / label
+        parts = [observe_site(descriptor, site_dir / "api-observer.json", plan=plan, seed=seed)]
+        recorded: dict[str, Path] = {}
+        for suite in suites:
+            run = run_suite(
+                suite,
+                site_ref,
+                site_dir,
+                label=label,
+                plan=plan,
+                seed=seed,
+                workers=workers,
+                baseline=baselines.get(suite),
+                expected=expected,
+                allure_dir=allure_dir,
+                allow_writes=allow_writes,
+            )
+            result.suites.append(run)
+            if run.snapshot is not None:
+                recorded[suite] = run.snapshot
+                parts.append(Snapshot.load(run.snapshot))
+        combined = combine(parts)
+        combined.save(site_dir / "snapshot.json")
+        return Snapshot.load(site_dir / "snapshot.json"), recorded
+
+    with board:
+        try:
+            with board.run("seed") as stage:
+                details = [
+                    seed_site(d, plan, seed, allow_writes=allow_writes) for d in (site_a, site_b)
+                ]
+                stage.detail = details[0]
+            with board.run("observe_a") as stage:
+                snap_a, recorded_a = observe(site_a, site_refs[0], "A", {})
+                result.release_before = snap_a.meta.release
+                stage.detail = f"{len(snap_a)} observations ({snap_a.meta.release})"
+            with board.run("observe_b") as stage:
+                snap_b, _ = observe(site_b, site_refs[1], "B", recorded_a)
+                result.release_after = snap_b.meta.release
+                stage.detail = f"{len(snap_b)} observations ({snap_b.meta.release})"
+            with board.run("report") as stage:
+                comparison = write_reports(
+                    snap_a,
+                    snap_b,
+                    out,
+                    expected=expected,
+                    title=f"{site_a.name} ({result.release_before}) against "
+                    f"{site_b.name} ({result.release_after})",
+                )
+                result.unexpected = len(comparison.unexpected)
+                result.expected = len(comparison) - result.unexpected
+                result.report = out / "report.html"
+                stage.detail = f"{result.unexpected} unexpected, {result.expected} expected"
+        except Exception as exc:
+            result.error = _plain(exc)
+    write_json_atomic(out / "comparison.json", result.to_json())
+    return result
+
+
+def print_summary(result: RehearsalResult, console: Console) -> None:
+    """The final lines: stage times, differences, where the report is."""
+    table = Table(title="stages", show_edge=False)
+    table.add_column("stage")
+    table.add_column("status")
+    table.add_column("seconds", justify="right")
+    for stage in result.stages:
+        table.add_row(stage.title, stage.status, f"{stage.seconds:.1f}")
+    table.add_row("total", "", f"{sum(s.seconds for s in result.stages):.1f}")
+    console.print(table)
+    for run in result.suites:
+        console.print(f"suite {run.summary}")
+    if result.error:
+        console.print(f"[red]error:[/] {result.error}")
+    if result.restored_equal is not None:
+        verdict = "equals site A" if result.restored_equal else "DIFFERS from site A"
+        console.print(f"restored site: {verdict}")
+    if result.report is not None:
+        console.print(
+            f"{result.unexpected} unexpected and {result.expected} expected differences "
+            f"({result.release_before} -> {result.release_after}); report: {result.report}"
+        )
+    console.print(f"everything: {result.out}")
+
+
+__all__ = [
+    "RehearsalError",
+    "RehearsalOptions",
+    "RehearsalResult",
+    "compare_sites",
+    "print_summary",
+    "rehearse",
+]
