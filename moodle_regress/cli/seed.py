@@ -22,6 +22,7 @@ from moodle_regress.seeding import (
     load_plan,
     local_site,
 )
+from moodle_regress.seeding.apply import SEED_TIMEOUT
 from moodle_regress.site import SiteError, resolve_site
 
 SITE_HELP = "Descriptor file, sandbox name, configured site or URL."
@@ -88,7 +89,7 @@ def seed(  # noqa: PLR0917 - one parameter per option
     try:
         descriptor = resolve_site(site)
         plan = load_plan(plan_path or DEFAULT_PLAN)
-        with descriptor.client() as client:
+        with descriptor.client(timeout=SEED_TIMEOUT) as client:
             local = local_site(descriptor)
             formats = installed_formats(client, local)
             data = generate(plan, seed, installed_formats=formats, tag=tag)
@@ -141,7 +142,7 @@ def cleanup_command(
     """Delete exactly the entities a seeding run with TAG created."""
     try:
         descriptor = resolve_site(site)
-        with descriptor.client() as client:
+        with descriptor.client(timeout=SEED_TIMEOUT) as client:
             data = None
             if plan_path is not None:
                 formats = installed_formats(client, local_site(descriptor))

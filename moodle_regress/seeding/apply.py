@@ -49,6 +49,8 @@ STANDARD_ROLE_IDS = {
 
 INPLACE_EDITABLE = "core_update_inplace_editable"
 DEADLOCK_ATTEMPTS = 4
+#: Client timeout for seeding: one batch call may hold hundreds of writes.
+SEED_TIMEOUT = 180.0
 STEPS = (
     "categories",
     "courses",
@@ -122,7 +124,7 @@ class ApplyOptions:
     user_batch: int = 250
     course_batch: int = 10
     enrol_batch: int = 500
-    member_batch: int = 500
+    member_batch: int = 250
     lookup_batch: int = 500
     #: Concurrent requests; PHP's built-in server runs one per worker.
     workers: int = 4
