@@ -125,6 +125,9 @@ class ApplyOptions:
     course_batch: int = 10
     enrol_batch: int = 500
     member_batch: int = 250
+    category_batch: int = 100
+    group_batch: int = 100
+    cohort_batch: int = 100
     lookup_batch: int = 500
     #: Concurrent requests; PHP's built-in server runs one per worker.
     workers: int = 4
@@ -221,9 +224,14 @@ class _Applier:
                 )
                 for c in level
             ]
-            created = self.write(step, partial(self.client.categories.create, creates))
-            for category, made in zip(level, created, strict=True):
-                self.category_ids[category.key] = made.id
+            for batch in chunks(
+                list(zip(level, creates, strict=True)), self.options.category_batch
+            ):
+                created = self.write(
+                    step, partial(self.client.categories.create, [c for _, c in batch])
+                )
+                for (category, _), made in zip(batch, created, strict=True):
+                    self.category_ids[category.key] = made.id
             pending = [c for c in pending if c not in level]
             self.count(step, created=len(level))
 
@@ -541,7 +549,7 @@ class _Applier:
                     self.group_ids[(group.shortname, group.name)] = result.id
             self.count(step, created=len(batch))
 
-        self.concurrently(create, chunks(missing, 100))
+        self.concurrently(create, chunks(missing, self.options.group_batch))
         self._group_members()
 
     def _group_members(self) -> None:
@@ -584,15 +592,15 @@ class _Applier:
                 self.count(step, existing=1)
             else:
                 missing.append(cohort)
-        if missing:
+        for batch in chunks(missing, self.options.cohort_batch):
             items = [
                 CohortCreate(name=c.name, idnumber=tagged(self.data.tag, c.key), visible=c.visible)
-                for c in missing
+                for c in batch
             ]
-            made = self.write(step, lambda: self.client.cohorts.create(items))
-            for cohort, result in zip(missing, made, strict=True):
+            made = self.write(step, partial(self.client.cohorts.create, items))
+            for cohort, result in zip(batch, made, strict=True):
                 self.cohort_ids[cohort.key] = result.id
-            self.count(step, created=len(missing))
+            self.count(step, created=len(batch))
         self._cohort_members()
 
     def _cohort_members(self) -> None:

@@ -13,7 +13,7 @@ import hashlib
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from faker import Faker
 
@@ -509,3 +509,46 @@ def _cohorts(gen: _Gen, data: Dataset) -> None:
         fake = gen.faker("cohort", key)
         members = tuple(sorted(rng.sample(pool, min(spec_gen.members, len(pool)))))
         data.cohorts.append(Cohort(key, f"{fake.city()} intake {n}", True, members))
+
+
+def namespaced(data: Dataset, namespace: str) -> Dataset:
+    """The same data under other natural keys, ``<namespace>-`` before each one,
+    tagged ``namespace``: to seed one plan twice on a site (the benchmark does)."""
+
+    def key(value: str) -> str:
+        return f"{namespace}-{value}"
+
+    return Dataset(
+        tag=namespace,
+        seed=data.seed,
+        roles=dict(data.roles),
+        categories=[
+            replace(
+                c,
+                key=key(c.key),
+                name=f"{c.name} ({namespace})" if c.parent_key is None else c.name,
+                parent_key=key(c.parent_key) if c.parent_key else None,
+            )
+            for c in data.categories
+        ],
+        courses=[
+            replace(
+                c,
+                shortname=key(c.shortname),
+                category_key=key(c.category_key) if c.category_key else None,
+            )
+            for c in data.courses
+        ],
+        users=[
+            replace(u, username=key(u.username), email=f"{namespace}.{u.email}") for u in data.users
+        ],
+        enrolments=[Enrolment(key(e.username), key(e.shortname), e.role) for e in data.enrolments],
+        groups=[
+            replace(g, shortname=key(g.shortname), members=tuple(key(m) for m in g.members))
+            for g in data.groups
+        ],
+        cohorts=[
+            replace(c, key=key(c.key), members=tuple(key(m) for m in c.members))
+            for c in data.cohorts
+        ],
+    )

@@ -1,0 +1,141 @@
+"""Seconds and records per second for seeding the default plan, batched and concurrent,
+beside the same entities created one call per entity.
+
+    .venv/bin/python -m benchmarks.bench_seed [--site SITE] [--plan PLAN] [--keep]
+
+Without ``--site`` it uses (and, the first time, brings up) its own sandbox
+``bench-4.5`` from the configured 4.5 code tree.  Both runs seed the plan under
+their own names (``b<n>-...``, tags ``b<n>``) so that they start from nothing even
+on a site that already holds the plan's data; both are removed afterwards unless
+``--keep``.  Targets (issue 5): the batched run under 45 s, at least 3 times
+faster than one call per entity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from moodle_regress.config import load_settings
+from moodle_regress.seeding import (
+    ApplyOptions,
+    Summary,
+    apply_dataset,
+    cleanup,
+    generate,
+    installed_formats,
+    load_plan,
+    local_site,
+)
+from moodle_regress.seeding.apply import SEED_TIMEOUT
+from moodle_regress.seeding.generate import Dataset, namespaced
+from moodle_regress.site import SiteDescriptor, resolve_site
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PLAN = ROOT / "fixtures" / "default_plan.yaml"
+BENCH_SANDBOX = "bench-4.5"
+
+ONE_PER_CALL = ApplyOptions(
+    user_batch=1,
+    course_batch=1,
+    enrol_batch=1,
+    member_batch=1,
+    category_batch=1,
+    group_batch=1,
+    cohort_batch=1,
+    workers=1,
+)
+
+console = Console()
+
+
+def bench_site() -> SiteDescriptor:
+    settings = load_settings()
+    if (settings.sandboxes_dir / BENCH_SANDBOX / "site.json").is_file():
+        from moodle_regress.sandbox import SandboxManager
+
+        return SandboxManager(settings, quiet=True).get(BENCH_SANDBOX).start()
+    tree = settings.code_tree("4.5")
+    if tree is None:
+        raise SystemExit(
+            "no site given and no 4.5 code tree configured: pass --site, or set "
+            'code_trees."4.5" in the config file (see README, "Live tests")'
+        )
+    from moodle_regress.sandbox import SandboxManager
+
+    console.print(f"bringing up the sandbox {BENCH_SANDBOX} (once)...")
+    return SandboxManager(settings, quiet=True).up(BENCH_SANDBOX, tree)
+
+
+def run(descriptor: SiteDescriptor, data: Dataset, options: ApplyOptions) -> Summary:
+    with descriptor.client(timeout=SEED_TIMEOUT) as client:
+        return apply_dataset(client, data, local=local_site(descriptor), options=options)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", help="site to seed (default: its own sandbox)")
+    parser.add_argument("--plan", type=Path, default=DEFAULT_PLAN)
+    parser.add_argument("--workers", type=int, default=ApplyOptions().workers)
+    parser.add_argument("--keep", action="store_true", help="leave the seeded data")
+    args = parser.parse_args()
+
+    descriptor = resolve_site(args.site) if args.site else bench_site()
+    run_id = time.strftime("%H%M%S")
+    with descriptor.client() as client:
+        formats = installed_formats(client, local_site(descriptor))
+        release = client.release
+    data = generate(load_plan(args.plan), 0, installed_formats=formats)
+    batched_data = namespaced(data, f"b{run_id}a")
+    single_data = namespaced(data, f"b{run_id}b")
+
+    console.print(f"site {descriptor.url} (Moodle {release}), plan {args.plan.name}")
+    console.print(f"entities: {data.counts()}")
+    results: list[tuple[str, Summary, float]] = []
+    try:
+        for label, dataset, options in (
+            (
+                f"batched, {args.workers} concurrent",
+                batched_data,
+                ApplyOptions(workers=args.workers),
+            ),
+            ("one call per entity", single_data, ONE_PER_CALL),
+        ):
+            console.print(f"seeding: {label}...")
+            started = time.perf_counter()
+            summary = run(descriptor, dataset, options)
+            results.append((label, summary, time.perf_counter() - started))
+    finally:
+        if not args.keep:
+            with descriptor.client(timeout=SEED_TIMEOUT) as client:
+                for dataset in (batched_data, single_data):
+                    console.print(f"removing tag {dataset.tag}...")
+                    cleanup(client, dataset.tag, data=dataset)
+
+    table = Table(title=f"seeding {args.plan.name} on Moodle {release}")
+    for column in ("run", "seconds", "records", "calls", "records/s"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for label, summary, seconds in results:
+        table.add_row(
+            label,
+            f"{seconds:.1f}",
+            str(summary.created),
+            str(summary.calls),
+            f"{summary.created / seconds:.0f}",
+        )
+    console.print(table)
+    if len(results) == 2:
+        (_, _, fast), (_, _, slow) = results
+        console.print(
+            f"batched run: {fast:.1f} s (target < 45 s: {'met' if fast < 45 else 'NOT met'}); "
+            f"{slow / fast:.1f}x faster than one call per entity "
+            f"(target >= 3x: {'met' if slow / fast >= 3 else 'NOT met'})"
+        )
+
+
+if __name__ == "__main__":
+    main()

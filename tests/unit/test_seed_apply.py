@@ -1,0 +1,115 @@
+"""Applying a plan, replaying what Moodle 4.5 answered when the plan was applied twice
+(recorded by ``python -m moodle_regress.seeding.record``)."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from moodle_regress.seeding import ApplyInterrupted, apply_dataset, generate, parse_plan
+from moodle_regress.seeding.apply import Summary, chunks
+from moodle_regress.seeding.generate import Dataset
+from moodle_regress.seeding.plan import CORE_FORMATS
+from moodle_regress.seeding.record import RECORDED_OPTIONS, RECORDED_PLAN, RECORDED_SEED
+from moodle_ws import MoodleClient
+from moodle_ws.testing import PLACEHOLDER_URL, Recording, ReplayTransport
+
+RECORDING = Path(__file__).resolve().parents[2] / "fixtures/recordings/4.5/seeding-apply.json"
+
+
+def data() -> Dataset:
+    plan = parse_plan(RECORDED_PLAN, "recorded")
+    return generate(plan, RECORDED_SEED, installed_formats=CORE_FORMATS)
+
+
+def run_calls(label: str) -> Recording:
+    # The recorder's labels are per thread, and the seeder calls from a pool: the
+    # runs are told apart by position (the second starts at its first labelled call).
+    recording = Recording.load(RECORDING)
+    start = next(i for i, c in enumerate(recording.calls) if c.label == "again")
+    calls = recording.calls[:start] if label == "first" else recording.calls[start:]
+    return recording.model_copy(update={"calls": calls})
+
+
+def replay(label: str) -> tuple[Summary, ReplayTransport]:
+    recording = run_calls(label)
+    transport = ReplayTransport(recording)
+    client = MoodleClient(PLACEHOLDER_URL, "replayed-token", transport=transport)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # The recorded second run shared the first one's client, whose guard
+        # answer was cached: it asked nothing about the marker.
+        summary = apply_dataset(
+            client, data(), options=RECORDED_OPTIONS, allow_writes=label == "again"
+        )
+    # Every recorded request was made, in order, none other (replay refuses others).
+    assert len(transport.requests) == len(recording.calls)
+    return summary, transport
+
+
+def test_first_run_creates_everything_in_batches() -> None:
+    summary, transport = replay("first")
+    planned = data()
+    counts = planned.counts()
+    steps = summary.as_dict()
+    assert steps["users"]["created"] == counts["users"] == 12
+    assert steps["courses"]["created"] == counts["courses"]
+    assert steps["enrolments"]["created"] == counts["enrolments"]
+    assert steps["group_members"]["created"] == counts["group_members"]
+    assert steps["cohort_members"]["created"] == counts["cohort_members"]
+    assert summary.existing == 0
+    calls = Counter(function for function, _ in transport.requests)
+    # Many entities per call: 12 users in batches of 5, all courses in one call.
+    assert calls["core_user_create_users"] == 3
+    assert calls["core_course_create_courses"] == 1
+    assert calls["core_course_create_categories"] == 1
+    # One course per enrolment call (see apply: lock order), batches of 4.
+    assert calls["enrol_manual_enrol_users"] == sum(
+        len(chunks(range(5), 4)) for _ in planned.courses
+    )
+
+
+def test_second_run_creates_nothing() -> None:
+    summary, transport = replay("again")
+    assert summary.created == 0
+    expected = data().counts()
+    steps = summary.as_dict()
+    for step in ("users", "courses", "enrolments", "groups", "group_members", "cohorts"):
+        assert steps[step]["existing"] == expected[step], step
+    writes = [f for f, _ in transport.requests if "_create_" in f or "enrol_users" in f]
+    assert writes == []
+
+
+def test_written_users_carry_the_run_tag() -> None:
+    _, transport = replay("first")
+    sent = [
+        value
+        for function, params in transport.requests
+        if function == "core_user_create_users"
+        for key, value in params
+        if key.endswith("[idnumber]")
+    ]
+    assert len(sent) == 12
+    assert all(v.startswith("mr-rec-rec-u") for v in sent)
+
+
+def test_a_before_write_hook_stops_the_run() -> None:
+    transport = ReplayTransport(run_calls("first"))
+    client = MoodleClient(PLACEHOLDER_URL, "replayed-token", transport=transport)
+    steps: list[str] = []
+
+    def stop_at_users(step: str) -> None:
+        steps.append(step)
+        if step == "users":
+            raise ApplyInterrupted(step)
+
+    from dataclasses import replace
+
+    with pytest.raises(ApplyInterrupted):
+        apply_dataset(client, data(), options=replace(RECORDED_OPTIONS, before_write=stop_at_users))
+    # Each of the three user batches met the hook; nothing was created after it.
+    assert steps == ["categories", "courses", "users", "users", "users"]
+    assert not any(f == "core_user_create_users" for f, _ in transport.requests)
