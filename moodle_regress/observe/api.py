@@ -16,7 +16,8 @@ courses/<C>/*          ``core_course_get_courses`` (format, format options,
                        (the category path); sections and their modules from
                        ``core_course_get_contents``
 enrolments/<C>/*       ``core_enrol_get_course_enrolment_methods`` (enabled
-                       instances only: Moodle lists no disabled ones) and
+                       instances whose plugin offers users enrolment info: self
+                       and guest, not manual) and
                        ``core_enrol_get_enrolled_users`` (users with their roles)
 users/<U>/*            ``core_user_get_users`` (profile fields) and each user's
                        courses from the enrolled users' ``enrolledcourses``
