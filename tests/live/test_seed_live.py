@@ -44,6 +44,7 @@ courses:
     category: top
     format: weeks
     numsections: 3
+    theme: classic
     sections: [{{number: 2, name: Second week, visible: false}}]
     enrolment_methods: [manual, {{method: self, key: Small-Key-1}}, guest]
 enrolments:
@@ -197,6 +198,9 @@ def test_interrupted_apply_completes_without_duplicates(
         assert {s: c.existing for s, c in again.steps.items()} == expected_steps(data)
         # No duplicates: exactly one tagged course per planned course, one group per name.
         mine = [c for c in client.courses.get() if is_tagged(c.idnumber, tag)]
+        explicit = next(c for c in mine if c.shortname == f"{tag}-explicit")
+        # The sandbox allows course themes, so the course keeps the plan's theme.
+        assert explicit.extra_fields.get("forcetheme") == "classic"
         assert sorted(c.shortname for c in mine) == sorted(c.shortname for c in data.courses)
         for course in mine:
             names = [g.name for g in client.groups.get_course_groups(course.id)]
