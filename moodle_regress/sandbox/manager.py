@@ -288,6 +288,13 @@ class Sandbox:
                 self._start_server(state)
             return self.descriptor()
 
+    def halt(self) -> None:
+        """Stop whatever runs (without the lock: for cleaning up after a failure)."""
+        server.stop(self.pidfile)
+        binaries = prereqs.find_postgres()
+        if binaries is not None and (self.pgdata / "postmaster.pid").exists():
+            PrivateCluster(self.pgdata, binaries).stop()
+
     def stop(self) -> None:
         with self.locked():
             state = self.state()
@@ -666,40 +673,49 @@ class SandboxManager:
             box.logs.mkdir()
             box.dataroot.mkdir(mode=0o700)
             box.save_state(state)
-            with steps.step("Copying the code and starting PostgreSQL", key="prepare"):
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    copying = pool.submit(copy_code, tree, box.code_dir)
-                    if state.private_db:
-                        cluster = box.cluster(state)
-                        assert cluster is not None
-                        cluster.init(db)
-                        server.require_free(db.port, "sandbox's PostgreSQL")
-                        cluster.start(db.port)
-                        postgres.create_database(db, maintenance_db="postgres")
-                    copy = copying.result()
-                box._write_config(state, copy)
-            log = box.logs / "install.log"
-            with steps.step(f"Installing Moodle {tree.short_release} (Moodle's installer)",
-                            key="moodle_install"):  # fmt: skip
-                moodle.install(
-                    copy,
-                    log=log,
-                    admin_username=state.admin_username,
-                    # Throwaway: configure() sets the real one, off the command line.
-                    admin_password=_password(),
-                    admin_email="admin@example.invalid",
-                    fullname=f"moodle-regress sandbox {name}",
-                    shortname=name,
-                )
-            with steps.step("Configuring the site for testing", key="configure"):
-                configured = moodle.configure(copy, log=log, admin_password=state.admin_password)
-            state.release, state.version = configured.release, configured.version
-            box.save_state(state)
-            with steps.step(f"Serving {box.url(state)}", key="serve"):
-                box._start_server(state)
-                descriptor = box._write_descriptor(state, configured.token)
-                box._check_answers(descriptor)
-            return descriptor
+            try:
+                return self._bring_up(box, state, tree)
+            except BaseException:
+                # Leave nothing running; the directory stays, with the logs.
+                box.halt()
+                raise
+
+    def _bring_up(self, box: Sandbox, state: SandboxState, tree: CodeTree) -> SiteDescriptor:
+        steps, db, name = self.steps, state.db, state.name
+        with steps.step("Copying the code and starting PostgreSQL", key="prepare"):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                copying = pool.submit(copy_code, tree, box.code_dir)
+                if state.private_db:
+                    cluster = box.cluster(state)
+                    assert cluster is not None
+                    cluster.init(db)
+                    server.require_free(db.port, "sandbox's PostgreSQL")
+                    cluster.start(db.port)
+                    postgres.create_database(db, maintenance_db="postgres")
+                copy = copying.result()
+            box._write_config(state, copy)
+        log = box.logs / "install.log"
+        with steps.step(f"Installing Moodle {tree.short_release} (Moodle's installer)",
+                        key="moodle_install"):  # fmt: skip
+            moodle.install(
+                copy,
+                log=log,
+                admin_username=state.admin_username,
+                # Throwaway: configure() sets the real one, off the command line.
+                admin_password=_password(),
+                admin_email="admin@example.invalid",
+                fullname=f"moodle-regress sandbox {name}",
+                shortname=name,
+            )
+        with steps.step("Configuring the site for testing", key="configure"):
+            configured = moodle.configure(copy, log=log, admin_password=state.admin_password)
+        state.release, state.version = configured.release, configured.version
+        box.save_state(state)
+        with steps.step(f"Serving {box.url(state)}", key="serve"):
+            box._start_server(state)
+            descriptor = box._write_descriptor(state, configured.token)
+            box._check_answers(descriptor)
+        return descriptor
 
     # -- restore ------------------------------------------------------------------
 
@@ -710,7 +726,13 @@ class SandboxManager:
         not), then prove it: same release and same counts as at backup time."""
         box = self.sandbox(name)
         with box.locked():
-            return self._restore(box, archive.expanduser().absolute(), code_dir, port)
+            try:
+                return self._restore(box, archive.expanduser().absolute(), code_dir, port)
+            except RestoreError:
+                raise  # refused or checked: what runs stays up for inspection
+            except BaseException:
+                box.halt()
+                raise
 
     def _restore(
         self, box: Sandbox, archive: Path, code_dir: Path | None, port: int | None

@@ -1,0 +1,212 @@
+"""The sandbox against real Moodle code trees: up 4.5, data, backup, upgrade to 5.0
+and 5.1, downgrade refusal, restore into a new and into an existing sandbox.
+
+One chain of steps on sandboxes of this module's own (in a private home directory),
+so that nothing here touches the shared live-* sites.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from moodle_regress.config import Settings, load_settings
+from moodle_regress.sandbox import live, moodle
+from moodle_regress.sandbox.errors import DowngradeError, NotMoodleTreeError, PortInUseError
+from moodle_regress.sandbox.manager import SandboxManager, UpgradeResult
+from moodle_regress.sandbox.postgres import psql
+from moodle_regress.site import SiteDescriptor
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+
+def tree(release: str) -> Path:
+    path = live.moodle_code_tree(release)
+    if path is None:
+        pytest.skip(live.skip_reason(release))
+    return path
+
+
+@pytest.fixture(scope="module")
+def settings() -> Iterator[Settings]:
+    # Not pytest's tmp_path: pytest prunes old numbered temporary directories, and
+    # a concurrent pytest run would delete a running cluster's files.
+    home = Path(tempfile.mkdtemp(prefix="moodle-regress-sandbox-tests-"))
+    yield replace(load_settings(), home=home)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def manager(settings: Settings) -> Iterator[SandboxManager]:
+    manager = SandboxManager(settings, quiet=True)
+    yield manager
+    for status in manager.list():
+        manager.sandbox(status.name).destroy()
+
+
+@pytest.fixture(scope="module")
+def site(manager: SandboxManager) -> SiteDescriptor:
+    return manager.up("sbt", tree("4.5"))
+
+
+@pytest.fixture(scope="module")
+def seeded(site: SiteDescriptor) -> dict[str, Any]:
+    """A user, a course and an enrolment, so that counts mean something."""
+    client = site.client()
+    users = client.call(
+        "core_user_create_users",
+        users=[
+            {
+                "username": "sbt-student",
+                "password": "Sbt-student-1!",
+                "firstname": "Sandbox",
+                "lastname": "Student",
+                "email": "sbt-student@example.invalid",
+            }
+        ],
+    )
+    courses = client.call(
+        "core_course_create_courses",
+        courses=[{"fullname": "Sandbox course", "shortname": "SBT1", "categoryid": 1}],
+    )
+    client.call(
+        "enrol_manual_enrol_users",
+        enrolments=[{"roleid": 5, "userid": users[0]["id"], "courseid": courses[0]["id"]}],
+    )
+    return {"user": users[0]["id"], "course": courses[0]["id"]}
+
+
+@pytest.fixture(scope="module")
+def backup_45(manager: SandboxManager, seeded: dict[str, Any], settings: Settings) -> Path:
+    return manager.get("sbt").backup(settings.home / "sbt-4.5.tar.zst")
+
+
+def test_up_brings_up_a_configured_real_site(site: SiteDescriptor, manager: SandboxManager) -> None:
+    info = site.client().site_info()
+    assert info["release"].startswith("4.5")
+    assert site.test_site and site.sandbox is not None
+    assert site.sandbox.webroot == site.sandbox.code_dir  # 4.5: classic layout
+    assert (site.sandbox.root / "site.json").is_file()
+    functions = {f["name"] for f in info["functions"]}
+    assert {"core_user_create_users", "core_course_get_courses", "enrol_manual_enrol_users"} <= (
+        functions
+    )
+    marker = site.client().call(
+        "core_course_get_categories",
+        criteria=[{"key": "idnumber", "value": moodle.MARKER_IDNUMBER}],
+    )
+    assert [c["visible"] for c in marker] == [0]
+    state = manager.get("sbt").state()
+    assert (
+        psql(state.db, "SELECT count(*) FROM mdl_tool_usertours_tours WHERE enabled = 1").strip()
+        == "0"
+    )
+    status = manager.get("sbt").status(probe=True)
+    assert status.running and status.answers
+
+
+def test_students_get_tokens_through_the_mobile_service(
+    site: SiteDescriptor, seeded: dict[str, Any]
+) -> None:
+    answer = requests.get(
+        f"{site.url}/login/token.php",
+        params={
+            "username": "sbt-student",
+            "password": "Sbt-student-1!",
+            "service": "moodle_mobile_app",
+        },
+        timeout=30,
+    ).json()
+    assert answer.get("token"), answer
+
+
+def test_a_directory_that_is_not_moodle_is_refused(manager: SandboxManager, tmp_path: Path) -> None:
+    with pytest.raises(NotMoodleTreeError, match="not a Moodle code tree"):
+        manager.up("sbt-notmoodle", tmp_path)
+    assert not manager.sandbox("sbt-notmoodle").root.exists()
+
+
+def test_a_busy_port_is_refused_before_anything_starts(manager: SandboxManager) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(PortInUseError, match=str(port)):
+            manager.up("sbt-port", tree("4.5"), port=port)
+    assert not manager.sandbox("sbt-port").root.exists()
+
+
+def test_backup_and_restore_into_a_new_sandbox(
+    manager: SandboxManager, backup_45: Path, site: SiteDescriptor
+) -> None:
+    original = moodle.count_site(manager.get("sbt").state().db)
+    assert original.users >= 2 and original.courses >= 1 and original.enrolments >= 1
+    result = manager.restore("sbt-restored", backup_45)
+    assert result.counts == original
+    assert result.descriptor.url != site.url
+    assert result.descriptor.client().site_info()["release"] == site.client().site_info()["release"]
+    manager.sandbox("sbt-restored").destroy()
+
+
+@pytest.fixture(scope="module")
+def upgraded_50(manager: SandboxManager, backup_45: Path) -> UpgradeResult:
+    return manager.get("sbt").upgrade(tree("5.0"))
+
+
+def test_upgrade_to_50(upgraded_50: UpgradeResult, manager: SandboxManager) -> None:
+    assert upgraded_50.old_release.startswith("4.5")
+    assert upgraded_50.new_release.startswith("5.0")
+    assert upgraded_50.backup.is_file()
+    if (tree("4.5") / "theme" / "moove").is_dir():
+        assert "theme_moove" in upgraded_50.missing_plugins
+    assert not any(p.startswith("atto_") for p in upgraded_50.missing_plugins)
+    descriptor = manager.get("sbt").descriptor()
+    assert descriptor.client().site_info()["release"].startswith("5.0")
+    assert moodle.count_site(manager.get("sbt").state().db).courses >= 1
+
+
+@pytest.fixture(scope="module")
+def upgraded_51(manager: SandboxManager, upgraded_50: UpgradeResult) -> UpgradeResult:
+    return manager.get("sbt").upgrade(tree("5.1"))
+
+
+def test_upgrade_to_51_serves_from_public(
+    upgraded_51: UpgradeResult, manager: SandboxManager
+) -> None:
+    assert upgraded_51.old_release.startswith("5.0")
+    assert upgraded_51.new_release.startswith("5.1")
+    descriptor = manager.get("sbt").descriptor()
+    assert descriptor.sandbox is not None
+    assert descriptor.sandbox.webroot == descriptor.sandbox.code_dir / "public"
+    assert descriptor.client().site_info()["release"].startswith("5.1")
+    # Moodle 5.1 answers from public/ only: the tree's root is not served.
+    assert requests.get(f"{descriptor.url}/login/index.php", timeout=30).status_code == 200
+
+
+def test_a_downgrade_is_refused_before_touching_anything(
+    manager: SandboxManager, upgraded_51: UpgradeResult
+) -> None:
+    box = manager.get("sbt")
+    before = box.state()
+    code_before = (box.code_dir / "public" / "version.php").stat().st_ino
+    with pytest.raises(DowngradeError, match="cannot downgrade"):
+        box.upgrade(tree("5.0"))
+    assert box.state() == before
+    assert (box.code_dir / "public" / "version.php").stat().st_ino == code_before
+    assert box.descriptor().client().site_info(refresh=True)["release"].startswith("5.1")
+
+
+def test_restore_into_an_existing_sandbox_goes_back(
+    manager: SandboxManager, upgraded_51: UpgradeResult, backup_45: Path
+) -> None:
+    result = manager.restore("sbt", backup_45)
+    assert result.release.startswith("4.5")
+    assert manager.get("sbt").descriptor().client().site_info()["release"].startswith("4.5")
