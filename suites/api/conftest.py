@@ -25,7 +25,7 @@ from moodle_regress.seeding.apply import STANDARD_ROLE_IDS
 from moodle_regress.seeding.generate import DEFAULT_PASSWORD, SECTIONLESS_FORMATS
 from moodle_regress.seeding.generate import Course as SeededCourse
 from moodle_regress.seeding.generate import User as SeededUser
-from moodle_ws import MoodleClient, MoodleError
+from moodle_ws import MoodleAPIError, MoodleClient, MoodleError
 from moodle_ws.areas.courses import CourseCreate
 from moodle_ws.areas.users import UserCreate
 
@@ -189,9 +189,12 @@ def _delete_courses(client: MoodleClient, shortnames: Iterable[str]) -> None:
 
 
 def refused(call: Callable[[], Any]) -> str:
-    """Run a call that should be refused; returns the error class name, or fails."""
+    """Run a call that should be refused; returns Moodle's error code (else the
+    error's class name), or fails the test."""
     try:
         call()
+    except MoodleAPIError as exc:
+        return exc.errorcode or type(exc).__name__
     except MoodleError as exc:
         return type(exc).__name__
     pytest.fail("the call succeeded; it should have been refused")
