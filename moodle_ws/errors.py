@@ -160,6 +160,12 @@ class MaintenanceModeError(MoodleAPIError):
 
 
 class UpgradePendingError(MoodleAPIError):
+    """Moodle is upgrading (``upgraderunning``).
+
+    A site whose code is merely newer than its database is not detected: Moodle's
+    web-service server answers as usual then (recorded: ``upgrade_pending_answers``).
+    """
+
     hint = "The site's code is newer than its database: finish the upgrade first."
 
 

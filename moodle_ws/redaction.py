@@ -21,8 +21,10 @@ _secrets: set[str] = set()
 _TOKEN_SHAPE = re.compile(r"\b[0-9a-f]{32}\b")
 # ``name=value`` (form, URL) and ``"name": "value"`` (JSON, repr) pairs; the optional
 # closing quote after the name is what lets the JSON form match too.
+# JSON's null/true/false are no secrets: masking them would corrupt JSON text.
 _SECRET_PAIRS = re.compile(
-    r"(?i)\b(wstoken|token|password|privatetoken|passwd)([\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)"
+    r"(?i)\b(wstoken|token|password|privatetoken|passwd)([\"']?\s*[=:]\s*[\"']?)"
+    r"(?!(?:null|true|false)\b)([^&\s\"',}]+)"
 )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,10 +107,16 @@ class Recording(BaseModel):
 
     def save(self, path: Path) -> None:
         """Write the recording atomically, refusing anything that still looks secret."""
+        # Checked field by field: in the saved file the bodies are JSON-escaped,
+        # which hides "name": "value" pairs from the redaction patterns.
+        for call in self.calls:
+            for piece in (call.text, *(v for _, v in call.params)):
+                if redact(piece) != piece:
+                    raise ValueError(
+                        f"refusing to save {path}: call {call.label!r} still holds a token "
+                        "or password"
+                    )
         text = self.model_dump_json(indent=1) + "\n"
-        leftover = redact(text)
-        if leftover != text:
-            raise ValueError(f"refusing to save {path}: it still holds a token or password")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
@@ -138,7 +144,13 @@ class RecordingTransport:
     ) -> None:
         self._inner = inner
         self._host = urlsplit(site_url).netloc
-        self._scrub = [(self._host, PLACEHOLDER_HOST), *scrub]
+        # Moodle also names the host in a page's body class: "127-0-0-1--8080".
+        dashed = self._host.replace(".", "-").replace(":", "--")
+        self._scrub = [
+            (self._host, PLACEHOLDER_HOST),
+            (dashed, PLACEHOLDER_HOST.replace(".", "-")),
+            *scrub,
+        ]
         self._lock = threading.Lock()
         self._label = threading.local()
         self.recording = Recording(
@@ -174,7 +186,7 @@ class RecordingTransport:
             params=params,
             files=sorted(name for name, _ in (files or {}).values()),
             status_code=raw.status_code,
-            headers={k: raw.headers[k] for k in _KEPT_HEADERS if k in raw.headers},
+            headers=_kept_headers(raw.headers),
             text=self.clean(raw.text),
         )
         with self._lock:
@@ -274,6 +286,12 @@ class _SingleAnswer(ReplayTransport):
     ) -> RawResponse:
         self.count += 1
         return self.recording.calls[0].response()
+
+
+def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    # Header names' case varies by server (php -S sends "Content-type").
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {k: lowered[k.lower()] for k in _KEPT_HEADERS if k.lower() in lowered}
 
 
 def _now() -> str:

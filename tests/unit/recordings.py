@@ -24,6 +24,6 @@ def replay_client(release: str, name: str, **kwargs: object) -> MoodleClient:
 
 
 def answering(release: str, name: str, label: str) -> MoodleClient:
-    """A client whose every request gets the answer recorded under ``label``."""
-    call = recording(release, name).call(label)
+    """A client whose every request gets the (first) answer recorded under ``label``."""
+    call = recording(release, name).labelled(label)[0]
     return MoodleClient(PLACEHOLDER_URL, TOKEN, transport=replay_call(call), sleep=lambda _s: None)

@@ -63,7 +63,7 @@ def _cases(table: dict[str, tuple[type[MoodleError], tuple[str, ...]]]) -> list[
 def test_recorded_rest_error_maps_to_its_class(
     release: str, label: str, cls: type[MoodleError], words: tuple[str, ...]
 ) -> None:
-    call = recording(release, "errors").call(label)
+    call = recording(release, "errors").labelled(label)[0]
     client = answering(release, "errors", label)
     with pytest.raises(MoodleError) as caught:
         client.call(call.function)

@@ -137,3 +137,12 @@ def test_exception_needing_two_arguments_does_not_hide_the_real_error(
     rendered = "".join(traceback.format_exception(caught.value))
     assert TOKEN not in rendered
     assert "_TwoArgError" in rendered
+
+
+def test_json_literals_after_secret_names_stay_valid_json() -> None:
+    # token.php answers "privatetoken": null; masking the null corrupted recordings.
+    import json
+
+    text = '{"token":"abcd1234efgh","privatetoken":null,"password":true}'
+    cleaned = redact(text)
+    assert json.loads(cleaned) == {"token": MASK, "privatetoken": None, "password": True}
