@@ -159,7 +159,7 @@ def scratch_user(
 
     Users are deleted when the test ends.
     """
-    made: list[int] = []
+    made: list[str] = []
 
     def make(label: str = "u", **fields: Any) -> ScratchUser:
         username = f"{scratch}-{label}"
@@ -172,12 +172,13 @@ def scratch_user(
         created = moodle_client.users.create(
             [UserCreate(username=username, password=DEFAULT_PASSWORD, auth="manual", **fields)]
         )
-        made.append(created[0].id)
+        made.append(username)
         return ScratchUser(created[0].id, username, DEFAULT_PASSWORD)
 
     yield make
     if made:
-        still_there = moodle_client.users.get_by_field("id", made)
+        # By username: a deleted user keeps its id but not its name.
+        still_there = moodle_client.users.get_by_field("username", made)
         if still_there:
             moodle_client.users.delete([u.id for u in still_there])
 
