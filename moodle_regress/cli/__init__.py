@@ -62,7 +62,10 @@ def main() -> None:
     """Entry point: turn every known error into one line and exit status 2."""
     _register()
     try:
-        cli.main(standalone_mode=False)
+        # Outside standalone mode click returns the code of a command's Exit
+        # instead of exiting with it: pass it on.
+        code = cli.main(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -535,6 +535,15 @@ def _decimal(value: str) -> Decimal:
     return Decimal(value or "0")
 
 
+def same_version(tree_version: Decimal, recorded: object) -> bool:
+    """Whether a code tree's version is the one a backup recorded.
+
+    Compared as numbers: the database stores "2024100706", version.php says
+    "2024100706.00".
+    """
+    return tree_version == _decimal(str(recorded))
+
+
 def moodle_short(release: str) -> str:
     return release.split("(", maxsplit=1)[0].strip()
 
@@ -742,7 +751,7 @@ class SandboxManager:
         manifest = read_manifest(archive)
         source = code_dir or Path(str(manifest["code_source"]))
         tree = inspect_tree(source)
-        if str(tree.version) != str(manifest["version"]):
+        if not same_version(tree.version, manifest["version"]):
             raise RestoreError(
                 f"the backup is of Moodle {manifest['release']} ({manifest['version']}) but the "
                 f"code tree {tree.root} is now {tree.release} ({tree.version})",
