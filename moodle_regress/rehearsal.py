@@ -50,6 +50,7 @@ from moodle_regress.snapshot import Snapshot
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SUITES_DIR = PROJECT_ROOT / "suites"
 DEFAULT_PLAN = PROJECT_ROOT / "fixtures" / "default_plan.yaml"
+ANY_UPGRADE_EXPECTED = PROJECT_ROOT / "fixtures" / "expected" / "any-upgrade.yaml"
 SUITES = ("api", "browser")
 
 StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
@@ -350,17 +351,33 @@ def combine(snapshots: Sequence[Snapshot]) -> Snapshot:
     return combined
 
 
+def load_expected(files: Sequence[Path]) -> ExpectedChanges | None:
+    """The rules of several expected-changes files, in order (the first match explains)."""
+    loaded = [ExpectedChanges.load(f) for f in files]
+    if not loaded:
+        return None
+    return ExpectedChanges(
+        [rule for e in loaded for rule in e.rules], source=", ".join(e.source for e in loaded)
+    )
+
+
+def expected_files(user_file: Path | None, *, defaults: bool) -> list[Path]:
+    """The user's expected-changes file, after the rules every upgrade needs."""
+    return [*([ANY_UPGRADE_EXPECTED] if defaults else []), *([user_file] if user_file else [])]
+
+
 def write_reports(
     before: Snapshot,
     after: Snapshot,
     out: Path,
     *,
-    expected: Path | None,
+    expected: Sequence[Path],
     title: str,
 ) -> Comparison:
     comparison = compare(before, after)
-    if expected is not None:
-        comparison = ExpectedChanges.load(expected).apply(comparison)
+    rules = load_expected(expected)
+    if rules is not None:
+        comparison = rules.apply(comparison)
     write_html_report(comparison, out / "report.html", title=title)
     write_json_report(comparison, out / "report.json")
     return comparison
@@ -378,6 +395,8 @@ class RehearsalOptions:
     seed: int = 0
     suites: tuple[str, ...] = ("api",)
     expected: Path | None = None
+    #: Apply fixtures/expected/any-upgrade.yaml (release and version bumps) too.
+    default_expected: bool = True
     name: str | None = None
     workers: int = 2
 
@@ -404,6 +423,8 @@ def rehearse(
         ("report", "6. compare and report"),
         ("restore", "7. restore the backup, check it is A"),
     ]
+    # A broken expected-changes file is found now, not after the upgrade.
+    load_expected(expected_files(options.expected, defaults=options.default_expected))
     result = RehearsalResult(out=out, stages=[])
     board = StageBoard(stages, console, live=live and console.is_terminal)
     result.stages = board.stages
@@ -484,7 +505,7 @@ def rehearse(
                     snapshot_a,
                     snapshot_b,
                     out,
-                    expected=options.expected,
+                    expected=expected_files(options.expected, defaults=options.default_expected),
                     title=f"Upgrade rehearsal {result.release_before} -> {result.release_after}",
                 )
                 result.unexpected = len(comparison.unexpected)
@@ -552,6 +573,7 @@ def compare_sites(
     seed: int = 0,
     suites: tuple[str, ...] = ("api",),
     expected: Path | None = None,
+    default_expected: bool = True,
     allow_writes: bool = False,
     workers: int = 2,
     console: Console | None = None,
@@ -620,7 +642,7 @@ def compare_sites(
                     snap_a,
                     snap_b,
                     out,
-                    expected=expected,
+                    expected=expected_files(expected, defaults=default_expected),
                     title=f"{site_a.name} ({result.release_before}) against "
                     f"{site_b.name} ({result.release_after})",
                 )

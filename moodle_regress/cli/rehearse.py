@@ -49,6 +49,12 @@ _expected = click.option(
     default=None,
     help="Expected-changes file (YAML): differences a reviewer accepted.",
 )
+_default_expected = click.option(
+    "--default-expected/--no-default-expected",
+    default=True,
+    show_default=True,
+    help="Also accept the changes every upgrade makes (fixtures/expected/any-upgrade.yaml).",
+)
 _workers = click.option(
     "-n",
     "--workers",
@@ -85,6 +91,7 @@ _workers = click.option(
 @_seed
 @_suites_option
 @_expected
+@_default_expected
 @_workers
 def rehearse_command(
     *,
@@ -96,6 +103,7 @@ def rehearse_command(
     seed: int,
     suites: str,
     expected: Path | None,
+    default_expected: bool,
     workers: int,
 ) -> None:
     """Rehearse the upgrade from code tree A to B on a sandbox and report what changed.
@@ -110,6 +118,7 @@ def rehearse_command(
         seed=seed,
         suites=_suites(suites),
         expected=expected,
+        default_expected=default_expected,
         name=name,
         workers=workers,
     )
@@ -132,6 +141,7 @@ def rehearse_command(
 @_seed
 @_suites_option
 @_expected
+@_default_expected
 @_workers
 def compare_command(
     *,
@@ -142,6 +152,7 @@ def compare_command(
     seed: int,
     suites: str,
     expected: Path | None,
+    default_expected: bool,
     workers: int,
 ) -> None:
     """Run the same suites against two live sites (seeded alike) and report A against B."""
@@ -163,6 +174,7 @@ def compare_command(
         seed=seed,
         suites=_suites(suites),
         expected=expected,
+        default_expected=default_expected,
         allow_writes=allow_writes,
         workers=workers,
         console=console,
