@@ -21,6 +21,7 @@ proves site A is back.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -103,6 +104,8 @@ class RehearsalResult:
     restored_equal: bool | None = None
     error: str | None = None
     suites: list[SuiteRun] = field(default_factory=list)
+    #: The backup taken before the upgrade.
+    backup: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -119,6 +122,7 @@ class RehearsalResult:
             "expected": self.expected,
             "report": str(self.report) if self.report else None,
             "restored_equal": self.restored_equal,
+            "backup": str(self.backup) if self.backup else None,
             "error": self.error,
             "exit_code": self.exit_code,
             "stages": [
@@ -399,6 +403,8 @@ class RehearsalOptions:
     default_expected: bool = True
     name: str | None = None
     workers: int = 2
+    #: Destroy the sandboxes at the end (the backup is moved into ``out``).
+    cleanup: bool = False
 
 
 def rehearse(
@@ -544,8 +550,26 @@ def rehearse(
                 result.error = result.error or _plain(exc)
         else:
             board.skip("restore", "no backup was taken")
+    result.backup = backup
+    if options.cleanup:
+        result.backup = _clean_up(manager, (name, f"{name}-restored"), backup, out)
     write_json_atomic(out / "rehearsal.json", result.to_json())
     return result
+
+
+def _clean_up(
+    manager: SandboxManager, names: Sequence[str], backup: Path | None, out: Path
+) -> Path | None:
+    """Destroy the rehearsal's sandboxes, keeping the backup (moved into ``out``)."""
+    kept = None
+    if backup is not None and backup.is_file():
+        kept = out / f"backup-A{''.join(backup.suffixes)}"
+        shutil.move(backup, kept)
+    for name in names:
+        box = manager.sandbox(name)
+        if box.exists():
+            box.destroy()
+    return kept
 
 
 def _site_ref(descriptor: SiteDescriptor) -> str:
@@ -673,6 +697,8 @@ def print_summary(result: RehearsalResult, console: Console) -> None:
     if result.restored_equal is not None:
         verdict = "equals site A" if result.restored_equal else "DIFFERS from site A"
         console.print(f"restored site: {verdict}")
+    if result.backup is not None:
+        console.print(f"backup taken before the upgrade: {result.backup}")
     if result.report is not None:
         console.print(
             f"{result.unexpected} unexpected and {result.expected} expected differences "

@@ -87,6 +87,11 @@ _workers = click.option(
     help="Folder for snapshots, reports, allure results and logs.",
 )
 @click.option("--name", default=None, help="Sandbox name (default: rh-<timestamp>).")
+@click.option(
+    "--cleanup",
+    is_flag=True,
+    help="Destroy the sandboxes at the end; the backup is moved into --out.",
+)
 @_plan
 @_seed
 @_suites_option
@@ -99,6 +104,7 @@ def rehearse_command(
     code_to: Path,
     out: Path,
     name: str | None,
+    cleanup: bool,
     plan: Path,
     seed: int,
     suites: str,
@@ -121,6 +127,7 @@ def rehearse_command(
         default_expected=default_expected,
         name=name,
         workers=workers,
+        cleanup=cleanup,
     )
     result = rehearse(options, console=console)
     print_summary(result, console)

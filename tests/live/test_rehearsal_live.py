@@ -1,0 +1,193 @@
+"""The upgrade rehearsal end to end, on real Moodle code trees.
+
+Each rehearsal brings up its own sandbox from code tree A, seeds the small plan,
+observes, upgrades to B, observes again, reports, restores the backup into a fresh
+sandbox and checks it equals A; ``--cleanup`` destroys its sandboxes afterwards.
+The differences asserted here were checked against the releases' UPGRADING.md and
+the code trees: mod_chat and mod_survey left core in 5.0 (their web-service
+functions with them), theme moove exists only in the 4.5 tree, and 5.0 added
+``core_ai_set_provider_order``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL_PLAN = ROOT / "fixtures" / "plans" / "small.yaml"
+
+
+def tree(release: str) -> Path:
+    found = moodle_code_tree(release)
+    if found is None:
+        pytest.skip(skip_reason(release))
+    return found
+
+
+def rehearse(*args: str, out: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    command = [
+        sys.executable,
+        "-m",
+        "moodle_regress.cli",
+        "rehearse",
+        "--out",
+        str(out),
+        "--plan",
+        str(SMALL_PLAN),
+        "--cleanup",
+        *args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ)
+    summary_file = out / "rehearsal.json"
+    assert summary_file.is_file(), done.stdout + done.stderr
+    return done, json.loads(summary_file.read_text())
+
+
+def differences(out: Path) -> dict[str, dict[str, Any]]:
+    report = json.loads((out / "report.json").read_text())
+    found: dict[str, dict[str, Any]] = {}
+    for entities in report["areas"].values():
+        for diffs in entities.values():
+            for diff in diffs:
+                found[diff["key"]] = diff
+    return found
+
+
+def assert_complete(summary: dict[str, Any], done: subprocess.CompletedProcess[str]) -> None:
+    statuses = {s["name"]: s["status"] for s in summary["stages"]}
+    assert set(statuses.values()) == {"done"}, (statuses, done.stderr[-3000:])
+    assert summary["restored_equal"] is True
+    assert summary["error"] is None
+    # The run prints its stages with their times, and where the report is.
+    assert "total" in done.stderr
+    assert "report:" in done.stderr
+    assert Path(summary["backup"]).is_file()
+
+
+def test_rehearse_45_to_50_with_api_and_browser_suites(tmp_path: Path) -> None:
+    out = tmp_path / "45-50"
+    done, summary = rehearse(
+        "--from",
+        str(tree("4.5")),
+        "--to",
+        str(tree("5.0")),
+        "--suites",
+        "api,browser",
+        "--name",
+        "rh-test-45-50",
+        out=out,
+    )
+    assert_complete(summary, done)
+    assert summary["release_before"].startswith("4.5")
+    assert summary["release_after"].startswith("5.0")
+    found = differences(out)
+    removed = {k for k, d in found.items() if d["kind"] == "removed"}
+    added = {k for k, d in found.items() if d["kind"] == "added"}
+    assert "webservice/mod_chat_get_chats_by_courses/version" in removed
+    assert "webservice/mod_survey_get_surveys_by_courses/version" in removed
+    assert "webservice/core_ai_set_provider_order/version" in added
+    assert "themes/moove/name" in removed
+    # The release changed, and the default rules explain it.
+    assert found["site/@site/release"]["expected"] is True
+    # Real differences remain unexpected without a reviewer's file: exit status 1.
+    assert done.returncode == 1
+    assert summary["unexpected"] > 0
+    suites = {(s["suite"], s["site"]): s for s in summary["suites"]}
+    assert suites[("api", "A")]["passed"] > 0
+    assert suites[("browser", "A")]["passed"] > 0
+    assert (out / "allure-results").is_dir()
+    assert any((out / "allure-results").glob("*-result.json"))
+
+
+def test_rehearse_50_to_51_across_the_layout_change(tmp_path: Path) -> None:
+    out = tmp_path / "50-51"
+    done, summary = rehearse(
+        "--from",
+        str(tree("5.0")),
+        "--to",
+        str(tree("5.1")),
+        "--suites",
+        "api",
+        "--name",
+        "rh-test-50-51",
+        out=out,
+    )
+    assert_complete(summary, done)
+    assert summary["release_before"].startswith("5.0")
+    assert summary["release_after"].startswith("5.1")
+    found = differences(out)
+    assert found["site/@site/release"]["kind"] == "changed"
+    assert done.returncode in (0, 1)
+
+
+def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
+    out = tmp_path / "45-51"
+    done, summary = rehearse(
+        "--from",
+        str(tree("4.5")),
+        "--to",
+        str(tree("5.1")),
+        "--suites",
+        "none",
+        "--name",
+        "rh-test-45-51",
+        out=out,
+    )
+    assert_complete(summary, done)
+    assert summary["release_after"].startswith("5.1")
+    found = differences(out)
+    assert "webservice/mod_chat_view_chat/version" in found
+    assert found["webservice/mod_chat_view_chat/version"]["kind"] == "removed"
+
+
+FAILING_UPGRADE = """<?php
+// moodle-regress test fixture: a core upgrade step that fails on purpose.
+function xmldb_main_upgrade($oldversion) {
+    throw new coding_exception('moodle-regress: this upgrade fails on purpose');
+}
+"""
+
+
+def test_a_failed_upgrade_reports_and_brings_site_a_back(tmp_path: Path) -> None:
+    # A 5.0 tree whose core upgrade step throws: hard links, so nothing is copied,
+    # and the one replaced file is a new file, so the original tree is untouched.
+    broken = tmp_path / "broken-5.0"
+    subprocess.run(["cp", "-al", str(tree("5.0")), str(broken)], check=True)
+    (broken / "lib" / "db" / "upgrade.php").unlink()
+    (broken / "lib" / "db" / "upgrade.php").write_text(FAILING_UPGRADE)
+    out = tmp_path / "fault"
+    done, summary = rehearse(
+        "--from",
+        str(tree("4.5")),
+        "--to",
+        str(broken),
+        "--suites",
+        "none",
+        "--name",
+        "rh-test-fault",
+        out=out,
+    )
+    assert done.returncode == 2
+    statuses = {s["name"]: s["status"] for s in summary["stages"]}
+    assert statuses["upgrade"] == "failed"
+    assert statuses["observe_a"] == "done"
+    assert statuses["observe_b"] == "skipped"
+    assert statuses["restore"] == "done"
+    assert summary["restored_equal"] is True
+    assert "upgrad" in summary["error"].lower()
+    assert "this upgrade fails on purpose" in (done.stderr + summary["error"]) or (
+        "log:" in summary["error"]
+    )
+    assert Path(summary["backup"]).is_file()
+    assert (out / "A" / "snapshot.json").is_file()
