@@ -329,6 +329,11 @@ def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> Brows
             )
             theme_courses[theme] = SeedCourse(shortname, f"MRB theme {theme}", cid, "topics", theme)
 
+        # The first page in each theme makes Moodle build the theme's CSS; do it here,
+        # once, rather than inside a timed test.
+        for course in theme_courses.values():
+            goto(page, f"{base}/course/view.php?id={course.id}")
+
         self_id = ensure_course(
             client,
             f"{PREFIX}self",

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Response
 
-DEFAULT_TIMEOUT_MS = 30_000
+# Generous: a wait ends as soon as the page settles, and the first page in a theme
+# makes Moodle compile that theme's CSS, which takes long on a busy machine.
+DEFAULT_TIMEOUT_MS = 90_000
 
 #: True once the document is complete and Moodle has no pending JavaScript.  Pages
 #: without Moodle's JavaScript (``M`` undefined) count as settled.
@@ -61,13 +63,33 @@ class PageNotSettledError(Exception):
     """The page kept JavaScript pending past the timeout."""
 
 
+# Errors meaning the page navigated while we looked: look again at the new page.
+_NAVIGATED = ("Execution context was destroyed", "navigation", "Target page, context")
+_NAVIGATION_RETRIES = 5
+
+
 def wait_for_moodle(page: Page, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
-    """Wait until the document is complete and ``M.util.pending_js`` is empty."""
+    """Wait until the document is complete and ``M.util.pending_js`` is empty.
+
+    A click that submits a form (or a modal form that redirects) may start a
+    navigation after this began; the wait then starts again on the new page.
+    """
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     try:
-        page.wait_for_load_state("load", timeout=timeout_ms)
-        page.wait_for_function(PAGE_SETTLED_JS, timeout=timeout_ms, polling=50)
+        for attempt in range(_NAVIGATION_RETRIES):
+            try:
+                page.wait_for_load_state("load", timeout=timeout_ms)
+                page.wait_for_function(PAGE_SETTLED_JS, timeout=timeout_ms, polling=50)
+                return
+            except PlaywrightTimeoutError:
+                raise
+            except PlaywrightError as exc:
+                if attempt == _NAVIGATION_RETRIES - 1 or not any(
+                    marker in str(exc) for marker in _NAVIGATED
+                ):
+                    raise
     except PlaywrightTimeoutError:
         try:
             pending = str(page.evaluate(PENDING_JS))
@@ -82,7 +104,15 @@ def wait_for_moodle(page: Page, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> No
 
 def end_tours(page: Page, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> int:
     """End any user tour showing on the page; returns how many steps were ended."""
-    ended = int(page.evaluate(END_TOURS_JS))
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        ended = int(page.evaluate(END_TOURS_JS))
+    except PlaywrightError as exc:
+        if not any(marker in str(exc) for marker in _NAVIGATED):
+            raise
+        wait_for_moodle(page, timeout_ms=timeout_ms)
+        ended = int(page.evaluate(END_TOURS_JS))
     if ended:
         page.locator('[data-flexitour="container"]').first.wait_for(
             state="detached", timeout=timeout_ms
