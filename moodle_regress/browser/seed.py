@@ -21,6 +21,7 @@ from filelock import FileLock
 from moodle_regress.browser.session import Credentials, StorageStates
 from moodle_regress.browser.waits import goto, settle
 from moodle_regress.files import write_json_atomic
+from moodle_regress.guard import MARKER_IDNUMBER, ensure_writable
 from moodle_ws.redaction import register_secret
 
 if TYPE_CHECKING:
@@ -272,8 +273,14 @@ def enabled_methods(client: MoodleClient, course_id: int) -> set[str]:
 # --- the whole seed --------------------------------------------------------------------
 
 
-def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> BrowserSeed:
-    """Make (or find) everything the browser suites need on ``site``."""
+def seed(
+    site: SiteDescriptor, browser: Browser, states: StorageStates, *, allow_writes: bool = False
+) -> BrowserSeed:
+    """Make (or find) everything the browser suites need on ``site``.
+
+    Refuses (:class:`moodle_regress.guard.WriteRefusedError`) a site not marked as a
+    test site unless ``allow_writes``.
+    """
     if not site.admin_username or site.admin_password is None:
         raise SeedError(
             f"the site descriptor for {site.url} has no admin_username/admin_password: "
@@ -281,6 +288,7 @@ def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> Brows
         )
     admin = Credentials(site.admin_username, site.admin_password.get_secret_value())
     client = site.client()
+    ensure_writable(client, allow_writes)
     info = client.site_info()
     release = str(info.get("release", ""))
     site_names = [str(info.get("sitename", ""))]
@@ -296,7 +304,9 @@ def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> Brows
     categories = client.call("core_course_get_categories")
     if not categories:
         raise SeedError(f"{base} has no course category to put the suites' courses in")
-    category_id = int(min(categories, key=lambda c: int(c["id"]))["id"])
+    # Not the hidden category that marks a test site: people would not see the courses.
+    usable = [c for c in categories if c.get("idnumber") != MARKER_IDNUMBER] or categories
+    category_id = int(min(usable, key=lambda c: int(c["id"]))["id"])
 
     context = browser.new_context(storage_state=str(states.get(browser, "admin", admin)))
     try:
@@ -377,7 +387,12 @@ def seed(site: SiteDescriptor, browser: Browser, states: StorageStates) -> Brows
 
 
 def seed_once(
-    site: SiteDescriptor, browser: Browser, states: StorageStates, shared_dir: Path
+    site: SiteDescriptor,
+    browser: Browser,
+    states: StorageStates,
+    shared_dir: Path,
+    *,
+    allow_writes: bool = False,
 ) -> BrowserSeed:
     """:func:`seed` once per run, however many xdist workers ask; the rest read the result."""
     key = re.sub(r"[^A-Za-z0-9]+", "_", site.url)
@@ -385,6 +400,6 @@ def seed_once(
     with FileLock(str(shared_dir / f"browser-seed-{key}.lock")):
         if result.is_file():
             return BrowserSeed.from_json(json.loads(result.read_text()))
-        data = seed(site, browser, states)
+        data = seed(site, browser, states, allow_writes=allow_writes)
         write_json_atomic(result, data.to_json(), mode=0o600)
         return data

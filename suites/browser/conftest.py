@@ -23,6 +23,7 @@ from moodle_regress.browser.record import PARTS_DIR, BrowserRecorder, merge_part
 from moodle_regress.browser.seed import BrowserSeed, seed_once
 from moodle_regress.browser.session import StorageStates, worker_id
 from moodle_regress.browser.waits import guard_against_tours
+from moodle_regress.guard import WriteRefusedError
 from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
 from moodle_regress.snapshot import Snapshot, SnapshotError
 from suites.browser.helpers import MoodlePage
@@ -122,13 +123,23 @@ def storage_states(
 
 @pytest.fixture(scope="session")
 def browser_seed(
+    pytestconfig: pytest.Config,
     browser_site: SiteDescriptor,
     browser: Browser,
     storage_states: StorageStates,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> BrowserSeed:
     """The suites' users and courses, made once per run (whatever the number of workers)."""
-    return seed_once(browser_site, browser, storage_states, _shared_dir(tmp_path_factory))
+    try:
+        return seed_once(
+            browser_site,
+            browser,
+            storage_states,
+            _shared_dir(tmp_path_factory),
+            allow_writes=bool(pytestconfig.getoption("allow_writes", default=False)),
+        )
+    except WriteRefusedError as exc:
+        raise pytest.UsageError(f"browser suites: {exc}") from None
 
 
 @pytest.fixture
