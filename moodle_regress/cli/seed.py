@@ -50,12 +50,14 @@ def summary_table(summary: Summary, title: str) -> Table:
     table.add_column("created", justify="right")
     table.add_column("already there", justify="right")
     table.add_column("not possible", justify="right")
+    table.add_column("seconds", justify="right")
     for name, count in summary.steps.items():
         table.add_row(
             name.replace("_", " "),
             str(count.created),
             str(count.existing),
             str(count.unavailable or ""),
+            f"{count.seconds:.1f}" if count.seconds else "",
         )
     return table
 

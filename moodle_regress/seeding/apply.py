@@ -93,6 +93,7 @@ class StepCount:
     existing: int = 0
     #: Asked for but impossible on this site (see ``Summary.notes``).
     unavailable: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
@@ -411,9 +412,16 @@ class _Applier:
             if instance is not None and not needs_secret:
                 self.count(step, existing=1)
                 continue
+            # Web services tell whether a key is set, never which: a key changed
+            # by hand since is not noticed.
             if instance is not None and needs_secret and method.method == "self":
                 info = self.client.enrol.get_self_instance_info(instance.id)
                 if info.enrolpassword:
+                    self.count(step, existing=1)
+                    continue
+            if instance is not None and needs_secret and method.method == "guest":
+                guest = self.client.enrol.get_guest_instance_info(instance.id)
+                if guest.instanceinfo.passwordrequired:
                     self.count(step, existing=1)
                     continue
             todo.setdefault(self.course_ids[course.shortname], []).append(
@@ -656,7 +664,10 @@ def apply_dataset(
     )
     try:
         for run_step in steps:
+            step_started = time.perf_counter()
             run_step()
+            name = run_step.__name__
+            applier.summary.steps[name].seconds = time.perf_counter() - step_started
     except MoodleError:
         log.debug("apply stopped after %d calls", applier.summary.calls)
         raise
