@@ -12,6 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from moodle_regress.pytest_suites import login_user
+from moodle_ws.testing import PLACEHOLDER_URL, replay_call
+from moodle_ws.transport import Transport
+from tests.unit.recordings import recording
+
 pytest_plugins = ["pytester"]
 
 CONFTEST = """
@@ -165,3 +170,36 @@ def test_an_unreadable_baseline_is_a_usage_error(suite: pytest.Pytester) -> None
     result = suite.runpytest_subprocess(f"--moodle-baseline={bad}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--moodle-baseline*bad.json*"])
+
+
+# --- user_client's login: skip only when the site offers no mobile service ----------
+
+
+def _token_answer(label: str) -> Transport:
+    # A login/token.php answer recorded from a real 4.5 site.
+    return replay_call(recording("4.5", "errors").labelled(label)[0])
+
+
+def test_a_site_without_the_service_skips_the_test() -> None:
+    with pytest.raises(pytest.skip.Exception, match="offers no moodle_mobile_app service"):
+        login_user(PLACEHOLDER_URL, "admin", "pw", transport=_token_answer("token_unknown_service"))
+
+
+def test_web_services_off_skips_the_test() -> None:
+    with pytest.raises(pytest.skip.Exception, match="offers no moodle_mobile_app service"):
+        login_user(
+            PLACEHOLDER_URL, "admin", "pw", transport=_token_answer("token_webservices_disabled")
+        )
+
+
+def test_a_refused_login_fails_the_test_instead_of_skipping() -> None:
+    # A student who can no longer log in after an upgrade is a regression to see.
+    with pytest.raises(pytest.fail.Exception, match="admin could not log in"):
+        login_user(PLACEHOLDER_URL, "admin", "pw", transport=_token_answer("token_invalid_login"))
+
+
+def test_a_granted_login_gives_a_client_with_the_users_token() -> None:
+    client = login_user(
+        PLACEHOLDER_URL, "admin", "pw", transport=_token_answer("token_mobile_service")
+    )
+    assert client.url == PLACEHOLDER_URL
