@@ -15,6 +15,7 @@ Everything happens in a temporary home directory, removed at the end.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -31,7 +32,7 @@ from moodle_regress.sandbox import moodle, postgres, server
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.manager import Sandbox, SandboxManager, copy_code
 from moodle_regress.sandbox.postgres import DatabaseConfig
-from moodle_regress.site import SiteDescriptor
+from moodle_regress.sandbox.prereqs import PHP_INI
 
 
 def timed_cli(tree_root: Path, script: str, args: list[str]) -> float:
@@ -104,58 +105,106 @@ def throughput(url: str, token: str, *, seconds: float = 15.0, clients: int = 4)
     )
 
 
-def fpm_nginx(box: Sandbox, descriptor: SiteDescriptor, work: Path) -> str | None:
-    """The same site behind php-fpm + nginx, if both are installed."""
-    fpm = shutil.which("php-fpm8.2") or shutil.which("php-fpm")
-    nginx = shutil.which("nginx")
+_FASTCGI_PARAMS = {
+    "SCRIPT_FILENAME": "$document_root$fastcgi_script_name",
+    "SCRIPT_NAME": "$fastcgi_script_name",
+    "PATH_INFO": "$fastcgi_path_info",
+    "QUERY_STRING": "$query_string",
+    "REQUEST_METHOD": "$request_method",
+    "CONTENT_TYPE": "$content_type",
+    "CONTENT_LENGTH": "$content_length",
+    "REQUEST_URI": "$request_uri",
+    "DOCUMENT_URI": "$document_uri",
+    "DOCUMENT_ROOT": "$document_root",
+    "SERVER_PROTOCOL": "$server_protocol",
+    "REQUEST_SCHEME": "$scheme",
+    "GATEWAY_INTERFACE": "CGI/1.1",
+    "REMOTE_ADDR": "$remote_addr",
+    "REMOTE_PORT": "$remote_port",
+    "SERVER_ADDR": "$server_addr",
+    "SERVER_PORT": "$server_port",
+    "SERVER_NAME": "$server_name",
+    "REDIRECT_STATUS": "200",
+}
+
+
+def fpm_nginx(box: Sandbox, token: str, work: Path) -> str | None:
+    """The same site behind php-fpm (4 children) + nginx, on the sandbox's own port.
+
+    The binaries come from PATH or from MOODLE_REGRESS_BENCH_FPM / _NGINX (e.g.
+    unpacked with ``apt-get download nginx php8.2-fpm`` and ``dpkg -x``: nothing needs
+    installing).  PHP extensions and settings are the CLI's (PHP_INI_SCAN_DIR)."""
+    fpm = os.environ.get("MOODLE_REGRESS_BENCH_FPM") or shutil.which("php-fpm8.2")
+    nginx = os.environ.get("MOODLE_REGRESS_BENCH_NGINX") or shutil.which("nginx")
     if not (fpm and nginx):
         return None
-    port = server.free_port()
+    work.mkdir(parents=True, exist_ok=True)
+    port = box.state().http_port
     sock = work / "fpm.sock"
+    admin_values = {**PHP_INI, **server.SERVER_INI}
     (work / "fpm.conf").write_text(
         f"[global]\npid = {work}/fpm.pid\nerror_log = {work}/fpm.log\ndaemonize = no\n"
-        f"[www]\nlisten = {sock}\npm = static\npm.max_children = 4\n"
-        "php_admin_value[max_input_vars] = 5000\nphp_admin_value[opcache.enable] = 1\n"
-        "php_admin_value[display_errors] = 0\n"
+        f"[www]\nuser = root\ngroup = root\nlisten = {sock}\npm = static\n"
+        f"pm.max_children = {server.WORKERS}\n"
+        + "".join(f"php_admin_value[{k}] = {v}\n" for k, v in admin_values.items())
     )
-    webroot = box.tree().webroot
+    params = "".join(f"      fastcgi_param {k} {v};\n" for k, v in _FASTCGI_PARAMS.items())
+    temp = "".join(
+        f"  {kind}_temp_path {work}/{kind};\n"
+        for kind in ("client_body", "fastcgi", "proxy", "uwsgi", "scgi")
+    )
     (work / "nginx.conf").write_text(
         f"worker_processes 1;\npid {work}/nginx.pid;\nerror_log {work}/nginx.log;\n"
-        "events {}\nhttp {\n"
-        f"  access_log off;\n  client_body_temp_path {work};\n"
-        f"  server {{\n    listen 127.0.0.1:{port};\n    root {webroot};\n"
+        f"events {{}}\nhttp {{\n  access_log off;\n{temp}"
+        f"  server {{\n    listen 127.0.0.1:{port};\n    root {box.tree().webroot};\n"
         "    location ~ [^/]\\.php(/|$) {\n"
         "      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;\n"
-        f"      fastcgi_pass unix:{sock};\n      include /etc/nginx/fastcgi_params;\n"
-        "      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
-        "      fastcgi_param PATH_INFO $fastcgi_path_info;\n    }\n  }\n}\n"
+        f"      fastcgi_pass unix:{sock};\n{params}    }}\n  }}\n}}\n"
     )
-    fpm_proc = subprocess.Popen([fpm, "-R", "-y", str(work / "fpm.conf"), "-F"])
-    nginx_proc = subprocess.Popen([nginx, "-c", str(work / "nginx.conf"), "-g", "daemon off;"])
+    server.stop(box.pidfile)
+    env = {**os.environ, "PHP_INI_SCAN_DIR": "/etc/php/8.2/cli/conf.d"}
+    fpm_proc = subprocess.Popen(
+        [fpm, "-R", "-c", "/etc/php/8.2/cli/php.ini", "-y", str(work / "fpm.conf"), "-F"], env=env
+    )
+    nginx_proc = subprocess.Popen(
+        [nginx, "-p", str(work), "-e", str(work / "nginx.err"), "-c", str(work / "nginx.conf"),
+         "-g", "daemon off;"]
+    )  # fmt: skip
     try:
         time.sleep(2)
-        # Moodle redirects to its wwwroot: measure through the sandbox's own port by
-        # pointing config.php at nginx for the duration.
-        server.stop(box.pidfile)
-        state = box.state()
-        state.http_port = port
-        box._write_config(state, box.tree())
-        result = throughput(f"http://127.0.0.1:{port}", descriptor.token.get_secret_value())
+        return throughput(f"http://127.0.0.1:{port}", token)
     finally:
         nginx_proc.terminate()
         fpm_proc.terminate()
         nginx_proc.wait()
         fpm_proc.wait()
-    return result
+        box.start()
+
+
+def compare_serving(box: Sandbox, work: Path) -> None:
+    token = box.descriptor().token.get_secret_value()
+    box.start()
+    throughput(box.url(), token, seconds=3)  # warm OPcache and Moodle's caches
+    builtin = throughput(box.url(), token)
+    fpm = fpm_nginx(box, token, work / "fpm")
+    print(f"php -S, {server.WORKERS} workers:  {builtin}")
+    print(f"php-fpm + nginx:        {fpm or 'not available (php8.2-fpm, nginx)'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="old", default="4.5")
     parser.add_argument("--to", dest="new", default="5.0")
-    parser.add_argument("--serving", action="store_true")
+    parser.add_argument("--serving", action="store_true", help="also compare web servers")
+    parser.add_argument(
+        "--serving-only", metavar="SANDBOX", help="only compare web servers on this sandbox"
+    )
     args = parser.parse_args()
     base = load_settings()
+    if args.serving_only:
+        with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+            compare_serving(SandboxManager(base).get(args.serving_only), Path(tmp))
+        return
     old, new = base.code_tree(args.old), base.code_tree(args.new)
     if old is None or new is None:
         raise SystemExit(f"configure code trees for {args.old} and {args.new} (README, Live tests)")
@@ -164,16 +213,15 @@ def main() -> None:
     manager = SandboxManager(settings)
     try:
         started = time.monotonic()
-        descriptor = manager.up("bench", old)
+        manager.up("bench", old)
         t_up = time.monotonic() - started
         box = manager.get("bench")
-        serving_builtin = (
-            throughput(descriptor.url, descriptor.token.get_secret_value()) if args.serving else ""
-        )
         upgrade = box.upgrade(new)
         t_upgrade = upgrade.seconds
         t_install, t_moodle_upgrade = baseline(box, old, new, work)
-        serving_fpm = fpm_nginx(box, descriptor, work) if args.serving else None
+        if args.serving:
+            print()
+            compare_serving(box, work)
     finally:
         for status in manager.list():
             manager.sandbox(status.name).destroy()
@@ -189,9 +237,6 @@ def main() -> None:
             f"{(ours / theirs - 1) * 100:9.1f}%"
         )
     print("\nsteps of up and upgrade (s):", {k: round(v, 1) for k, v in upgrade.timings.items()})
-    if args.serving:
-        print(f"\nphp -S, {server.WORKERS} workers:  {serving_builtin}")
-        print(f"php-fpm + nginx:        {serving_fpm or 'not installed (php8.2-fpm, nginx)'}")
 
 
 if __name__ == "__main__":

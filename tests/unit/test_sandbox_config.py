@@ -159,3 +159,35 @@ def test_cli_turns_sandbox_errors_into_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is not a Moodle code tree" in result.output
     assert "Traceback" not in result.output
+
+
+def test_upgrade_refuses_before_touching_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moodle_regress.sandbox import moodle
+    from moodle_regress.sandbox.errors import DowngradeError, UpgradePathError
+    from moodle_regress.sandbox.manager import Sandbox, SandboxState
+    from tests.unit.sandbox_fakes import make_tree
+
+    settings = _settings(tmp_path)
+    box = Sandbox(settings.sandboxes_dir / "s", settings, Steps(quiet=True))
+    box.root.mkdir(parents=True)
+    state = SandboxState(
+        name="s", code_source=tmp_path, release="4.1.0 (Build: 1)", version="2022112800",
+        branch="401", layout="classic", http_port=1, db=DatabaseConfig(port=2, password="p"),
+        private_db=False, admin_password="x", created="2026-01-01",
+    )  # fmt: skip
+    box.save_state(state)
+    monkeypatch.setattr(moodle, "site_version", lambda db: (state.release, state.version))
+    too_new = make_tree(
+        tmp_path / "new", version="2025041400.00", release="5.0 (Build: 1)", branch="500",
+        requires="4.2.3",
+    )  # fmt: skip
+    with pytest.raises(UpgradePathError, match=r"only from 4\.2\.3") as info:
+        box.upgrade(too_new)
+    assert info.value.fix and "4.2.3" in info.value.fix
+    older = make_tree(tmp_path / "old", version="2020061500.00", release="3.9 (B)", branch="309")
+    with pytest.raises(DowngradeError, match="cannot downgrade"):
+        box.upgrade(older)
+    assert sorted(p.name for p in box.root.iterdir()) == ["sandbox.json"]
+    assert box.state() == state
