@@ -70,6 +70,11 @@ RULES: tuple[Rule, ...] = (
     _rule(r"#(sb-|inst)\d+", r"#\1{n}"),
     _rule(r"random[0-9a-f]{8,}\d*", "{random}"),
     _rule(r"\b[0-9a-f]{13,}\b", "{uniqid}"),
+    # Counters of a user's notifications and messages: they grow with site activity.
+    _rule(
+        r"\b\d+ (new |unread )?(notifications?|messages?|conversations?)\b",
+        r"{n} \1\2",
+    ),
     # Dates and times as Moodle prints them for a user.
     _rule(
         rf"\b(?:(?:{_DAYS}),?\s+)?\d{{1,2}}\s+(?:{_MONTHS})\.?(?:\s+\d{{4}})?"

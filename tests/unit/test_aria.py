@@ -19,6 +19,7 @@ SNAPSHOT = f"""- heading "Course mr-b-topics" [level=1]
   - /url: {SITE}/pluginfile.php/345/mod_resource/content/2/file.pdf
 - text: Last access to course 2 days 3 hours
 - text: Due Monday, 3 June 2024, 10:15 AM
+- button "Show notification window with 49 new notifications"
 - button "Menu" yui_3_18_1_1_1712345678901_42
 - region random65f1a2b3c4d5e6
 """
@@ -40,6 +41,7 @@ def test_dates_durations_and_generated_ids_become_placeholders() -> None:
     assert "Due {date}" in out
     assert "10:15" not in out
     assert 'button "Menu" {yui}' in out
+    assert "window with {n} new notifications" in out
     assert "region {random}" in out
 
 
