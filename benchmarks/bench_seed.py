@@ -82,6 +82,9 @@ def main() -> None:
     parser.add_argument("--plan", type=Path, default=DEFAULT_PLAN)
     parser.add_argument("--workers", type=int, default=ApplyOptions().workers)
     parser.add_argument("--keep", action="store_true", help="leave the seeded data")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="time the batched run only (quicker)"
+    )
     args = parser.parse_args()
 
     descriptor = resolve_site(args.site) if args.site else bench_site()
@@ -96,23 +99,26 @@ def main() -> None:
     console.print(f"site {descriptor.url} (Moodle {release}), plan {args.plan.name}")
     console.print(f"entities: {data.counts()}")
     results: list[tuple[str, Summary, float]] = []
+    attempted: list[Dataset] = []
     try:
-        for label, dataset, options in (
+        runs = [
             (
                 f"batched, {args.workers} concurrent",
                 batched_data,
                 ApplyOptions(workers=args.workers),
             ),
             ("one call per entity", single_data, ONE_PER_CALL),
-        ):
+        ]
+        for label, dataset, options in runs[: 1 if args.no_baseline else 2]:
             console.print(f"seeding: {label}...")
+            attempted.append(dataset)
             started = time.perf_counter()
             summary = run(descriptor, dataset, options)
             results.append((label, summary, time.perf_counter() - started))
     finally:
         if not args.keep:
             with descriptor.client(timeout=SEED_TIMEOUT) as client:
-                for dataset in (batched_data, single_data):
+                for dataset in attempted:
                     console.print(f"removing tag {dataset.tag}...")
                     cleanup(client, dataset.tag, data=dataset)
 
