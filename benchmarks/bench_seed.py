@@ -134,6 +134,14 @@ def main() -> None:
             f"{summary.created / seconds:.0f}",
         )
     console.print(table)
+    steps = Table(title="batched run, seconds per step (groups include their members)")
+    steps.add_column("step")
+    steps.add_column("seconds", justify="right")
+    steps.add_column("created", justify="right")
+    for name, count in results[0][1].steps.items() if results else []:
+        if count.seconds:
+            steps.add_row(name, f"{count.seconds:.1f}", str(count.created))
+    console.print(steps)
     if len(results) == 2:
         (_, _, fast), (_, _, slow) = results
         console.print(
