@@ -387,24 +387,25 @@ class Sandbox:
     def _upgrade(self, code_dir: Path) -> UpgradeResult:
         started = time.monotonic()
         state = self.state()
-        new = inspect_tree(code_dir)
-        self._start_db(state)
-        old_release, old_version = moodle.site_version(state.db)
-        if new.version < _decimal(old_version):
-            raise DowngradeError(
-                f"the code in {new.root} is Moodle {new.short_release} ({new.version}), older "
-                f"than the site's {old_release} ({old_version}): Moodle cannot downgrade",
-                "give a code tree of the same or a later release, or restore a backup",
-            )
-        requires = new.upgrade_requires()
-        if requires and release_tuple(old_release) < release_tuple(requires):
-            raise UpgradePathError(
-                f"Moodle {new.short_release} upgrades only from {requires} or later; the site "
-                f"is {old_release}",
-                f"upgrade to {requires} or later first, then to {new.short_release}",
-            )
-        report = prereqs.check(new, need_server=False)
-        report.raise_if_missing()
+        with self.steps.step("Checking the new code against the site", key="checks"):
+            new = inspect_tree(code_dir)
+            self._start_db(state)
+            old_release, old_version = moodle.site_version(state.db)
+            if new.version < _decimal(old_version):
+                raise DowngradeError(
+                    f"the code in {new.root} is Moodle {new.short_release} ({new.version}), older "
+                    f"than the site's {old_release} ({old_version}): Moodle cannot downgrade",
+                    "give a code tree of the same or a later release, or restore a backup",
+                )
+            requires = new.upgrade_requires()
+            if requires and release_tuple(old_release) < release_tuple(requires):
+                raise UpgradePathError(
+                    f"Moodle {new.short_release} upgrades only from {requires} or later; the site "
+                    f"is {old_release}",
+                    f"upgrade to {requires} or later first, then to {new.short_release}",
+                )
+            report = prereqs.check(new, need_server=False)
+            report.raise_if_missing()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = self.root / "backups" / f"before-{new.short_release}-{stamp}.tar.zst"
         staged = self.root / "code.new"
@@ -459,7 +460,7 @@ class Sandbox:
             self._start_server(state)
             descriptor = self._write_descriptor(state, configured.token)
             self._check_answers(descriptor)
-        shutil.rmtree(self.root / "code.old", ignore_errors=True)
+        remove_in_background(self.root / "code.old")
         return UpgradeResult(
             old_release=old_release,
             new_release=configured.release,
@@ -523,6 +524,19 @@ class Sandbox:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         return target
+
+
+def remove_in_background(path: Path) -> None:
+    """Delete an old code copy without making the user wait (tens of thousands of
+    links); a leftover is removed before the next copy takes its place."""
+    if path.exists():
+        subprocess.Popen(
+            ["rm", "-rf", "--", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def _compression() -> list[str]:
@@ -820,7 +834,7 @@ class SandboxManager:
                         shutil.rmtree(box.dataroot)
                     (staging / "moodledata").rename(box.dataroot)
                     copy = copying.result()
-                shutil.rmtree(old_code, ignore_errors=True)
+                remove_in_background(old_code)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             state.code_source = tree.root
