@@ -304,6 +304,12 @@ class GenerateSpec(_Strict):
     groups: GenGroups | None = None
     cohorts: GenCohorts | None = None
 
+    @field_validator("users", "courses", "enrolments", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # `users: {count: 200}` is short for a list of one.
+        return [value] if isinstance(value, dict) else value
+
 
 class Plan(_Strict):
     #: Run tag, a-z0-9 (1-12 characters); the CLI's ``--tag`` overrides it.

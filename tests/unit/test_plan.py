@@ -181,3 +181,10 @@ def test_generated_pattern_collision_is_an_error() -> None:
         generate(plan)
     assert caught.value.issues[0].field == "generate.users[0].username_pattern"
     assert caught.value.issues[0].line == 5
+
+
+def test_one_generator_may_be_given_without_a_list() -> None:
+    plan = parse_plan(
+        'generate: {users: {count: 3, role_hint: student, username_pattern: "s{n}"}}\n', "p"
+    )
+    assert [u.username for u in generate(plan).users] == ["s1", "s2", "s3"]
