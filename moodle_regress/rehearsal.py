@@ -387,6 +387,64 @@ def write_reports(
     return comparison
 
 
+@dataclass(frozen=True)
+class Observing:
+    """How a site is observed: the plan it was seeded with and the suites to run."""
+
+    plan: Path
+    seed: int
+    suites: tuple[str, ...]
+    workers: int
+    expected: Path | None
+    allure_dir: Path
+    allow_writes: bool = False
+
+
+@dataclass
+class SiteObservation:
+    snapshot: Snapshot  # everything: web-service snapshot and the suites' observations
+    observer: Snapshot  # the web-service snapshot alone
+    recorded: dict[str, Path]  # each suite's own snapshot: the other site's baseline
+
+
+def observe_with_suites(
+    descriptor: SiteDescriptor,
+    site_ref: str,
+    site_dir: Path,
+    how: Observing,
+    *,
+    baselines: dict[str, Path],
+    runs: list[SuiteRun],
+    label: str,
+) -> SiteObservation:
+    """Snapshot a site, run the suites against it, and combine what they observed."""
+    observer = observe_site(
+        descriptor, site_dir / "api-observer.json", plan=how.plan, seed=how.seed
+    )
+    parts = [observer]
+    recorded: dict[str, Path] = {}
+    for suite in how.suites:
+        run = run_suite(
+            suite,
+            site_ref,
+            site_dir,
+            label=label,
+            plan=how.plan,
+            seed=how.seed,
+            workers=how.workers,
+            baseline=baselines.get(suite),
+            expected=how.expected,
+            allure_dir=how.allure_dir,
+            allow_writes=how.allow_writes,
+        )
+        runs.append(run)
+        if run.snapshot is not None:
+            recorded[suite] = run.snapshot
+            parts.append(Snapshot.load(run.snapshot))
+    combine(parts).save(site_dir / "snapshot.json")
+    return SiteObservation(Snapshot.load(site_dir / "snapshot.json"), observer, recorded)
+
+
 # --- the rehearsal ------------------------------------------------------------------
 
 
@@ -434,42 +492,16 @@ def rehearse(
     result = RehearsalResult(out=out, stages=[])
     board = StageBoard(stages, console, live=live and console.is_terminal)
     result.stages = board.stages
-    allure_dir = out / "allure-results"
     backup: Path | None = None
-    snapshot_a: Snapshot | None = None
     observer_a: Snapshot | None = None
-    suite_snaps_a: dict[str, Path] = {}
-
-    def observe_all(
-        descriptor: SiteDescriptor, label: str, baselines: dict[str, Path]
-    ) -> tuple[Snapshot, Snapshot, dict[str, Path]]:
-        site_dir = out / label
-        observer = observe_site(
-            descriptor, site_dir / "api-observer.json", plan=options.plan, seed=options.seed
-        )
-        parts = [observer]
-        recorded: dict[str, Path] = {}
-        for suite in options.suites:
-            run = run_suite(
-                suite,
-                _site_ref(descriptor),
-                site_dir,
-                label=label,
-                plan=options.plan,
-                seed=options.seed,
-                workers=options.workers,
-                baseline=baselines.get(suite),
-                expected=options.expected,
-                allure_dir=allure_dir,
-                allow_writes=False,
-            )
-            result.suites.append(run)
-            if run.snapshot is not None:
-                recorded[suite] = run.snapshot
-                parts.append(Snapshot.load(run.snapshot))
-        combined = combine(parts)
-        combined.save(site_dir / "snapshot.json")
-        return Snapshot.load(site_dir / "snapshot.json"), observer, recorded
+    how = Observing(
+        plan=options.plan,
+        seed=options.seed,
+        suites=options.suites,
+        workers=options.workers,
+        expected=options.expected,
+        allure_dir=out / "allure-results",
+    )
 
     with board:
         try:
@@ -480,7 +512,16 @@ def rehearse(
             with board.run("seed") as stage:
                 stage.detail = seed_site(descriptor, options.plan, options.seed, allow_writes=False)
             with board.run("observe_a") as stage:
-                snapshot_a, observer_a, suite_snaps_a = observe_all(descriptor, "A", {})
+                seen_a = observe_with_suites(
+                    descriptor,
+                    _site_ref(descriptor),
+                    out / "A",
+                    how,
+                    baselines={},
+                    runs=result.suites,
+                    label="A",
+                )
+                snapshot_a, observer_a = seen_a.snapshot, seen_a.observer
                 stage.detail = f"{len(snapshot_a)} observations; " + "; ".join(
                     r.summary for r in result.suites if r.label == "A"
                 )
@@ -502,7 +543,15 @@ def rehearse(
                     stage.detail += "; missing plugins: " + ", ".join(upgraded.missing_plugins)
             descriptor = manager.get(name).descriptor()
             with board.run("observe_b") as stage:
-                snapshot_b, _, _ = observe_all(descriptor, "B", suite_snaps_a)
+                snapshot_b = observe_with_suites(
+                    descriptor,
+                    _site_ref(descriptor),
+                    out / "B",
+                    how,
+                    baselines=seen_a.recorded,
+                    runs=result.suites,
+                    label="B",
+                ).snapshot
                 stage.detail = f"{len(snapshot_b)} observations; " + "; ".join(
                     r.summary for r in result.suites if r.label == "B"
                 )
@@ -616,35 +665,15 @@ def compare_sites(
     result = RehearsalResult(out=out, stages=[])
     board = StageBoard(stages, console, live=live and console.is_terminal)
     result.stages = board.stages
-    allure_dir = out / "allure-results"
-
-    def observe(
-        descriptor: SiteDescriptor, site_ref: str, label: str, baselines: dict[str, Path]
-    ) -> tuple[Snapshot, dict[str, Path]]:
-        site_dir = out / label
-        parts = [observe_site(descriptor, site_dir / "api-observer.json", plan=plan, seed=seed)]
-        recorded: dict[str, Path] = {}
-        for suite in suites:
-            run = run_suite(
-                suite,
-                site_ref,
-                site_dir,
-                label=label,
-                plan=plan,
-                seed=seed,
-                workers=workers,
-                baseline=baselines.get(suite),
-                expected=expected,
-                allure_dir=allure_dir,
-                allow_writes=allow_writes,
-            )
-            result.suites.append(run)
-            if run.snapshot is not None:
-                recorded[suite] = run.snapshot
-                parts.append(Snapshot.load(run.snapshot))
-        combined = combine(parts)
-        combined.save(site_dir / "snapshot.json")
-        return Snapshot.load(site_dir / "snapshot.json"), recorded
+    how = Observing(
+        plan=plan,
+        seed=seed,
+        suites=suites,
+        workers=workers,
+        expected=expected,
+        allure_dir=out / "allure-results",
+        allow_writes=allow_writes,
+    )
 
     with board:
         try:
@@ -654,11 +683,28 @@ def compare_sites(
                 ]
                 stage.detail = details[0]
             with board.run("observe_a") as stage:
-                snap_a, recorded_a = observe(site_a, site_refs[0], "A", {})
+                seen_a = observe_with_suites(
+                    site_a,
+                    site_refs[0],
+                    out / "A",
+                    how,
+                    baselines={},
+                    runs=result.suites,
+                    label="A",
+                )
+                snap_a = seen_a.snapshot
                 result.release_before = snap_a.meta.release
                 stage.detail = f"{len(snap_a)} observations ({snap_a.meta.release})"
             with board.run("observe_b") as stage:
-                snap_b, _ = observe(site_b, site_refs[1], "B", recorded_a)
+                snap_b = observe_with_suites(
+                    site_b,
+                    site_refs[1],
+                    out / "B",
+                    how,
+                    baselines=seen_a.recorded,
+                    runs=result.suites,
+                    label="B",
+                ).snapshot
                 result.release_after = snap_b.meta.release
                 stage.detail = f"{len(snap_b)} observations ({snap_b.meta.release})"
             with board.run("report") as stage:

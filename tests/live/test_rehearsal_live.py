@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
+from moodle_regress.site import SiteDescriptor
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -191,3 +192,35 @@ def test_a_failed_upgrade_reports_and_brings_site_a_back(tmp_path: Path) -> None
     )
     assert Path(summary["backup"]).is_file()
     assert (out / "A" / "snapshot.json").is_file()
+
+
+def test_compare_two_live_sites(
+    site_45: SiteDescriptor, site_50: SiteDescriptor, tmp_path: Path
+) -> None:
+    out = tmp_path / "compare"
+    command = [
+        sys.executable,
+        "-m",
+        "moodle_regress.cli",
+        "compare",
+        "--site",
+        site_45.name,
+        "--site",
+        site_50.name,
+        "--out",
+        str(out),
+        "--plan",
+        str(SMALL_PLAN),
+        "--suites",
+        "none",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ)
+    summary = json.loads((out / "comparison.json").read_text())
+    assert summary["error"] is None, done.stderr[-3000:]
+    assert {s["status"] for s in summary["stages"]} == {"done"}
+    assert summary["release_before"].startswith("4.5")
+    assert summary["release_after"].startswith("5.0")
+    found = differences(out)
+    assert found["webservice/mod_chat_view_chat/version"]["kind"] == "removed"
+    assert done.returncode == 1
+    assert "report:" in done.stderr
