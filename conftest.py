@@ -8,6 +8,8 @@ shared: tests that change site-wide settings bring up a sandbox of their own.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,3 +59,32 @@ def site_51(live_site_factory: LiveSiteFactory) -> SiteDescriptor:
 @pytest.fixture(scope="session", params=live.RELEASES)
 def live_site(request: pytest.FixtureRequest, live_site_factory: LiveSiteFactory) -> SiteDescriptor:
     return live_site_factory(str(request.param))
+
+
+# --- a time budget for live tests ---------------------------------------------------
+# CI gives a run a fixed time.  With MOODLE_REGRESS_LIVE_BUDGET=SECONDS, live tests
+# that would start after that many seconds of the session skip, saying so, instead of
+# the whole run being killed with nothing reported.
+
+_SESSION_START = time.monotonic()
+
+
+def live_budget_exhausted(now: float | None = None) -> str | None:
+    """Why the live tests' time budget is spent, or None while it lasts."""
+    budget = os.environ.get("MOODLE_REGRESS_LIVE_BUDGET")
+    if not budget:
+        return None
+    elapsed = (now if now is not None else time.monotonic()) - _SESSION_START
+    if elapsed < float(budget):
+        return None
+    return (
+        f"live-test time budget spent ({elapsed:.0f} s of MOODLE_REGRESS_LIVE_BUDGET="
+        f"{budget} s): not started"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("live") is not None:
+        reason = live_budget_exhausted()
+        if reason is not None:
+            pytest.skip(reason)
