@@ -36,7 +36,7 @@ from moodle_ws.errors import (
     WebServicesDisabledError,
     error_from_payload,
 )
-from moodle_ws.redaction import MASK, register_secret
+from moodle_ws.redaction import MASK, SecretStr, register_secret
 from moodle_ws.transport import RawResponse, RequestsTransport, Transport, UploadFiles
 
 log = logging.getLogger("moodle_ws")
@@ -97,7 +97,7 @@ class MoodleClient:
                 "no web-service token given", hint="Pass token=, or use MoodleClient.login()."
             )
         register_secret(token)
-        self._token = token
+        self._token = SecretStr(token)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.max_workers = max_workers

@@ -49,6 +49,19 @@ def redact(text: str) -> str:
     return _SECRET_PAIRS.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 
+class SecretStr(str):
+    """A string that shows as the mask wherever Python prints it with ``repr``.
+
+    The token travels through the form fields as this, so a traceback that prints
+    local variables (``pytest --showlocals``, rich tracebacks) shows ``'***'``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that masks secrets in the formatted message."""
 

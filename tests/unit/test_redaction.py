@@ -146,3 +146,14 @@ def test_json_literals_after_secret_names_stay_valid_json() -> None:
     text = '{"token":"abcd1234efgh","privatetoken":null,"password":true}'
     cleaned = redact(text)
     assert json.loads(cleaned) == {"token": MASK, "privatetoken": None, "password": True}
+
+
+def test_the_token_in_form_fields_shows_masked_in_printed_locals() -> None:
+    # What pytest --showlocals or a rich traceback prints for the client's locals.
+    from moodle_ws import MoodleClient
+
+    token = "0123456789abcdef0123456789abcdef"
+    client = MoodleClient("https://moodle.example.org", token)
+    fields = [("wstoken", client._token), ("wsfunction", "core_webservice_get_site_info")]
+    assert token not in repr(fields)
+    assert client._token == token  # still the real value on the wire
