@@ -528,10 +528,13 @@ class Sandbox:
 
 def remove_in_background(path: Path) -> None:
     """Delete an old code copy without making the user wait (tens of thousands of
-    links); a leftover is removed before the next copy takes its place."""
+    links).  The folder is first renamed aside at once, so ``path`` is free when this
+    returns: a later rename to the same name must not race the deletion."""
     if path.exists():
+        trash = path.with_name(f".{path.name}.trash-{secrets.token_hex(4)}")
+        path.rename(trash)
         subprocess.Popen(
-            ["rm", "-rf", "--", str(path)],
+            ["rm", "-rf", "--", str(trash)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

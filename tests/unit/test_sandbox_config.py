@@ -191,3 +191,19 @@ def test_upgrade_refuses_before_touching_anything(
         box.upgrade(older)
     assert sorted(p.name for p in box.root.iterdir()) == ["sandbox.json"]
     assert box.state() == state
+
+
+def test_an_old_code_copy_is_out_of_the_way_when_removal_returns(tmp_path: Path) -> None:
+    # Restore renames the code to code.old right after an upgrade removed the
+    # previous code.old in the background: the name must be free at once.
+    from moodle_regress.sandbox.manager import remove_in_background
+
+    old = tmp_path / "code.old"
+    (old / "lib").mkdir(parents=True)
+    (old / "lib" / "setup.php").write_text("<?php\n")
+    remove_in_background(old)
+    assert not old.exists()
+    fresh = tmp_path / "code"
+    (fresh / "lib").mkdir(parents=True)
+    fresh.rename(old)  # the rename that failed with "Directory not empty"
+    assert (old / "lib").is_dir()
