@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_api_suites [--site live-4.5] [--repeat 1]
 
-Each run is a child ``pytest suites/api --moodle-site SITE`` as a user would start
+Each run is a child ``pytest moodle_regress/suites/api --moodle-site SITE`` as a user would start
 it; the site should be seeded already (the suites seed it on first use, which the
 first run would then pay for alone), so a warm-up run goes first unless
 ``--no-warmup``.  Prints the wall time of each mode, the test count and whether
@@ -33,7 +33,7 @@ def run(site: str, record: Path, extra: tuple[str, ...]) -> tuple[float, str, in
             sys.executable,
             "-m",
             "pytest",
-            "suites/api",
+            "moodle_regress/suites/api",
             "--moodle-site",
             site,
             "-p",

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_browser.py --site live-4.5 [--workers 2] [-k EXPR]
 
-Runs ``pytest suites/browser`` against the site twice, once serially and once with
+Runs ``pytest moodle_regress/suites/browser`` against the site twice, once serially and once with
 ``-n <workers>``, and prints the wall time, the number of pages checked (pages the
 suites observed: ARIA snapshot plus screenshot) and seconds per page check.  The
 first run also makes the suites' data on the site if it is not there yet; run the
@@ -29,7 +29,7 @@ def run(site: str, out: Path, workers: int, expr: str | None) -> tuple[float, in
         sys.executable,
         "-m",
         "pytest",
-        "suites/browser",
+        "moodle_regress/suites/browser",
         "--moodle-site",
         site,
         "--moodle-browser-out",

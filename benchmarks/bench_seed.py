@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from moodle_regress.config import load_settings
+from moodle_regress.resources import default_plan
 from moodle_regress.seeding import (
     ApplyOptions,
     Summary,
@@ -35,8 +36,7 @@ from moodle_regress.seeding.apply import SEED_TIMEOUT
 from moodle_regress.seeding.generate import Dataset, namespaced
 from moodle_regress.site import SiteDescriptor, resolve_site
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PLAN = ROOT / "fixtures" / "default_plan.yaml"
+DEFAULT_PLAN = default_plan()
 BENCH_SANDBOX = "bench-4.5"
 
 ONE_PER_CALL = ApplyOptions(

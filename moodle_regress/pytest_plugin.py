@@ -19,16 +19,17 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
+from moodle_regress.browser.pytest_options import add_options as add_browser_options
 from moodle_regress.files import write_json_atomic
+from moodle_regress.resources import default_plan, resolve_plan
 from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
-
-DEFAULT_PLAN = Path(__file__).resolve().parents[1] / "fixtures" / "default_plan.yaml"
 
 # The suites' recorder (baseline comparison) and fixtures live in their own modules.
 pytest_plugins = ["moodle_regress.pytest_recording", "moodle_regress.pytest_suites"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    add_browser_options(parser)
     group = parser.getgroup("moodle-regress")
     group.addoption(
         "--moodle-site",
@@ -125,7 +126,7 @@ def seeded_site(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> SeededSite:
     plan_option = request.config.getoption("--moodle-plan")
-    plan_path = Path(plan_option) if plan_option else DEFAULT_PLAN
+    plan_path = resolve_plan(plan_option) if plan_option else default_plan()
     seed = int(request.config.getoption("--moodle-seed"))
     # Under xdist each worker's basetemp is <run dir>/popen-gwN: share the parent.
     shared = tmp_path_factory.getbasetemp()

@@ -34,6 +34,7 @@ from moodle_regress.compare import Comparison, Difference, compare
 from moodle_regress.expected import ExpectedChanges, ExpectedFileError
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observation import Normaliser, Observation, Source, make_key
+from moodle_regress.resources import resolve_expected
 from moodle_regress.snapshot import Snapshot, SnapshotError, SnapshotMeta
 
 RECORDER_KEY = pytest.StashKey["RunRecorder"]()
@@ -233,7 +234,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except (SnapshotError, OSError) as exc:
         raise pytest.UsageError(f"--moodle-baseline {baseline_option}: {exc}") from None
     try:
-        expected = ExpectedChanges.load(Path(expected_option)) if expected_option else None
+        expected = (
+            ExpectedChanges.load(resolve_expected(expected_option)) if expected_option else None
+        )
     except (ExpectedFileError, OSError) as exc:
         raise pytest.UsageError(f"--moodle-expected {expected_option}: {exc}") from None
     record = Path(record_option).resolve() if record_option else None

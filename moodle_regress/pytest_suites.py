@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Generator
-from pathlib import Path
 
 import pytest
 
 from moodle_regress.observation import Normaliser
-from moodle_regress.pytest_plugin import DEFAULT_PLAN, SeededSite
+from moodle_regress.pytest_plugin import SeededSite
 from moodle_regress.pytest_recording import RECORDER_KEY, TestObservations
+from moodle_regress.resources import default_plan, resolve_plan
 from moodle_regress.seeding import Dataset, generate, installed_formats, load_plan, local_site
 from moodle_regress.site import SiteDescriptor
 from moodle_regress.snapshot import SnapshotMeta
@@ -47,7 +47,7 @@ def seeded_dataset(
 ) -> Dataset:
     """The plan's entities (users, courses, enrolments...) as seeded on the site."""
     plan_option = request.config.getoption("--moodle-plan")
-    plan = load_plan(Path(plan_option) if plan_option else DEFAULT_PLAN)
+    plan = load_plan(resolve_plan(plan_option) if plan_option else default_plan())
     formats = installed_formats(moodle_client, local_site(seeded_site.descriptor))
     return generate(plan, seeded_site.seed, installed_formats=formats)
 

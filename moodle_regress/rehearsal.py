@@ -43,15 +43,12 @@ from moodle_regress.files import write_json_atomic
 from moodle_regress.observe import ApiObserver, prefix_filter
 from moodle_regress.report.html import write_html_report
 from moodle_regress.report.json_report import write_json_report
+from moodle_regress.resources import any_upgrade_expected, default_plan, suite_dir
 from moodle_regress.sandbox import SandboxManager
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SiteDescriptor
 from moodle_regress.snapshot import Snapshot
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SUITES_DIR = PROJECT_ROOT / "suites"
-DEFAULT_PLAN = PROJECT_ROOT / "fixtures" / "default_plan.yaml"
-ANY_UPGRADE_EXPECTED = PROJECT_ROOT / "fixtures" / "expected" / "any-upgrade.yaml"
 SUITES = ("api", "browser")
 
 StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
@@ -274,7 +271,7 @@ def run_suite(
         sys.executable,
         "-m",
         "pytest",
-        str(SUITES_DIR / suite),
+        str(suite_dir(suite)),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -306,7 +303,7 @@ def run_suite(
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     with log.open("w") as handle:
         completed = subprocess.run(
-            args, cwd=PROJECT_ROOT, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
+            args, cwd=out, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
         )
     result = SuiteRun(suite=suite, label=label, exit_code=completed.returncode, log=log)
     if junit.is_file():
@@ -367,7 +364,7 @@ def load_expected(files: Sequence[Path]) -> ExpectedChanges | None:
 
 def expected_files(user_file: Path | None, *, defaults: bool) -> list[Path]:
     """The user's expected-changes file, after the rules every upgrade needs."""
-    return [*([ANY_UPGRADE_EXPECTED] if defaults else []), *([user_file] if user_file else [])]
+    return [*([any_upgrade_expected()] if defaults else []), *([user_file] if user_file else [])]
 
 
 def write_reports(
@@ -453,11 +450,11 @@ class RehearsalOptions:
     code_from: Path
     code_to: Path
     out: Path
-    plan: Path = DEFAULT_PLAN
+    plan: Path = field(default_factory=default_plan)
     seed: int = 0
     suites: tuple[str, ...] = ("api",)
     expected: Path | None = None
-    #: Apply fixtures/expected/any-upgrade.yaml (release and version bumps) too.
+    #: Apply the shipped expected/any-upgrade.yaml (release and version bumps) too.
     default_expected: bool = True
     name: str | None = None
     workers: int = 2
@@ -642,7 +639,7 @@ def compare_sites(
     site_refs: tuple[str, str],
     out: Path,
     *,
-    plan: Path = DEFAULT_PLAN,
+    plan: Path | None = None,
     seed: int = 0,
     suites: tuple[str, ...] = ("api",),
     expected: Path | None = None,
@@ -654,6 +651,7 @@ def compare_sites(
 ) -> RehearsalResult:
     """Seed both sites with the same plan, observe both, and report A against B."""
     console = console or Console(stderr=True)
+    plan = plan or default_plan()
     out = out.expanduser().absolute()
     out.mkdir(parents=True, exist_ok=True)
     stages = [

@@ -1,11 +1,14 @@
-"""Command-line options of the browser suites, registered from ``suites/browser/conftest.py``.
+"""Command-line options of the browser suites.
 
-They live here rather than in the general pytest plugin so the browser suites can
-be run (and their options shown in ``--help``) without touching the API suites.
+The general plugin registers them (pytest loads no conftest before parsing the
+command line of ``pytest --pyargs moodle_regress.suites.browser``, so options from
+the suites' conftest would be refused); the suites' conftest registers them too,
+for runs with ``-p no:moodle_regress``.  Registering twice is harmless.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,12 @@ DEFAULT_OUT = "moodle-browser-results"
 
 
 def add_options(parser: pytest.Parser) -> None:
+    """Register the browser options unless they already are."""
+    with contextlib.suppress(ValueError):  # "option names ... already added"
+        _add_options(parser)
+
+
+def _add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("moodle-regress browser")
     group.addoption(
         "--moodle-browser",

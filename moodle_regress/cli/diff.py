@@ -10,6 +10,7 @@ from moodle_regress.cli import ToolError, console
 from moodle_regress.compare import compare
 from moodle_regress.expected import ExpectedChanges, ExpectedFileError
 from moodle_regress.report import print_summary, write_html_report, write_json_report
+from moodle_regress.resources import resolve_expected
 from moodle_regress.snapshot import Snapshot, SnapshotError
 
 EXIT_UNEXPECTED = 1
@@ -27,7 +28,8 @@ class UnexpectedDifferences(click.ClickException):
 @click.option(
     "--expected",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Expected-changes file (YAML): the differences a reviewer accepted.",
+    help="Expected-changes file (YAML) of the differences a reviewer accepted, or a shipped "
+    "file's name (4.5-to-5.0).",
 )
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
@@ -57,7 +59,7 @@ def diff(
     Exit status: 0 when nothing unexpected changed, 1 when something did, 2 on error.
     """
     try:
-        rules = ExpectedChanges.load(expected) if expected is not None else None
+        rules = ExpectedChanges.load(resolve_expected(expected)) if expected is not None else None
         old = Snapshot.load(before)
         new = Snapshot.load(after)
     except (SnapshotError, ExpectedFileError) as exc:

@@ -9,12 +9,18 @@ import click
 from moodle_regress.cli import ToolError, console
 from moodle_regress.config import load_settings
 from moodle_regress.rehearsal import (
-    DEFAULT_PLAN,
     SUITES,
     RehearsalOptions,
     compare_sites,
     print_summary,
     rehearse,
+)
+from moodle_regress.resources import (
+    default_plan,
+    expected_names,
+    plan_names,
+    resolve_expected,
+    resolve_plan,
 )
 from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
 
@@ -31,11 +37,37 @@ def _suites(value: str) -> tuple[str, ...]:
 
 _plan = click.option(
     "--plan",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEFAULT_PLAN,
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     show_default="the default plan",
-    help="Seeding plan (YAML).",
+    help="Seeding plan: a YAML file or a shipped plan's name (small, default).",
 )
+
+
+def _plan_file(value: Path | None) -> Path:
+    if value is None:
+        return default_plan()
+    path = resolve_plan(value)
+    if not path.is_file():
+        raise ToolError(
+            f"--plan {value}: no such file (give a YAML file or one of the shipped plans: "
+            f"{', '.join(plan_names())})"
+        )
+    return path
+
+
+def _expected_file(value: Path | None) -> Path | None:
+    if value is None:
+        return None
+    path = resolve_expected(value)
+    if not path.is_file():
+        raise ToolError(
+            f"--expected {value}: no such file (give a YAML file or one of the shipped "
+            f"expected-changes files: {', '.join(expected_names())})"
+        )
+    return path
+
+
 _seed = click.option("--seed", type=int, default=0, show_default=True, help="The plan's seed.")
 _suites_option = click.option(
     "--suites",
@@ -45,15 +77,16 @@ _suites_option = click.option(
 )
 _expected = click.option(
     "--expected",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Expected-changes file (YAML): differences a reviewer accepted.",
+    help="Expected-changes file (YAML) of differences a reviewer accepted, or a shipped "
+    "file's name (4.5-to-5.0).",
 )
 _default_expected = click.option(
     "--default-expected/--no-default-expected",
     default=True,
     show_default=True,
-    help="Also accept the changes every upgrade makes (fixtures/expected/any-upgrade.yaml).",
+    help="Also accept the changes every upgrade makes (the shipped any-upgrade.yaml).",
 )
 _workers = click.option(
     "-n",
@@ -105,7 +138,7 @@ def rehearse_command(
     out: Path,
     name: str | None,
     cleanup: bool,
-    plan: Path,
+    plan: Path | None,
     seed: int,
     suites: str,
     expected: Path | None,
@@ -120,10 +153,10 @@ def rehearse_command(
         code_from=code_from,
         code_to=code_to,
         out=out,
-        plan=plan,
+        plan=_plan_file(plan),
         seed=seed,
         suites=_suites(suites),
-        expected=expected,
+        expected=_expected_file(expected),
         default_expected=default_expected,
         name=name,
         workers=workers,
@@ -155,7 +188,7 @@ def compare_command(
     sites: tuple[str, ...],
     out: Path,
     allow_writes: bool,
-    plan: Path,
+    plan: Path | None,
     seed: int,
     suites: str,
     expected: Path | None,
@@ -165,6 +198,7 @@ def compare_command(
     """Run the same suites against two live sites (seeded alike) and report A against B."""
     if len(sites) != 2:
         raise ToolError("give --site exactly twice: the old site, then the new one")
+    plan_file, expected_file = _plan_file(plan), _expected_file(expected)
     settings = load_settings()
     descriptors: list[SiteDescriptor] = []
     for value in sites:
@@ -177,10 +211,10 @@ def compare_command(
         descriptors[1],
         (_absolute(sites[0]), _absolute(sites[1])),
         out,
-        plan=plan,
+        plan=plan_file,
         seed=seed,
         suites=_suites(suites),
-        expected=expected,
+        expected=expected_file,
         default_expected=default_expected,
         allow_writes=allow_writes,
         workers=workers,

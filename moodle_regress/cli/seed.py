@@ -10,6 +10,7 @@ from rich.table import Table
 
 from moodle_regress.cli import ToolError, console
 from moodle_regress.guard import WriteRefusedError
+from moodle_regress.resources import default_plan, resolve_plan
 from moodle_regress.seeding import (
     ApplyOptions,
     PlanError,
@@ -26,7 +27,6 @@ from moodle_regress.seeding.apply import SEED_TIMEOUT
 from moodle_regress.site import SiteError, resolve_site
 
 SITE_HELP = "Descriptor file, sandbox name, configured site or URL."
-DEFAULT_PLAN = Path(__file__).resolve().parents[2] / "fixtures" / "default_plan.yaml"
 
 
 class _RichProgress:
@@ -71,7 +71,7 @@ def summary_table(summary: Summary, title: str) -> Table:
     "plan_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Seeding plan (YAML); default: the default plan in fixtures/.",
+    help="Seeding plan: a YAML file or a shipped plan's name (small); default: the default plan.",
 )
 @click.option("--seed", "seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--tag", default=None, help="Run tag (overrides the plan's 'tag').")
@@ -90,7 +90,7 @@ def seed(  # noqa: PLR0917 - one parameter per option
     """Create the plan's users, courses, enrolments... on SITE (only what is missing)."""
     try:
         descriptor = resolve_site(site)
-        plan = load_plan(plan_path or DEFAULT_PLAN)
+        plan = load_plan(resolve_plan(plan_path) if plan_path else default_plan())
         with descriptor.client(timeout=SEED_TIMEOUT) as client:
             local = local_site(descriptor)
             formats = installed_formats(client, local)
@@ -132,7 +132,8 @@ def seed(  # noqa: PLR0917 - one parameter per option
     "plan_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="The plan that was seeded: its users are found by username (faster).",
+    help="The plan that was seeded (a file or a shipped plan's name): its users are found "
+    "by username (faster).",
 )
 @click.option("--seed", "seed", type=int, default=0, show_default=True)
 @click.option(
@@ -148,7 +149,9 @@ def cleanup_command(
             data = None
             if plan_path is not None:
                 formats = installed_formats(client, local_site(descriptor))
-                data = generate(load_plan(plan_path), seed, installed_formats=formats, tag=tag)
+                data = generate(
+                    load_plan(resolve_plan(plan_path)), seed, installed_formats=formats, tag=tag
+                )
             with console.status(f"removing entities tagged {tag!r}"):
                 result = cleanup(client, tag, allow_writes=allow_writes, data=data)
     except (SiteError, PlanError, WriteRefusedError) as exc:

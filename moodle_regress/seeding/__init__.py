@@ -1,6 +1,6 @@
 """Seeding realistic test data from a declarative plan (see README, "Seeding").
 
->>> plan = load_plan(Path("fixtures/default_plan.yaml"))         # doctest: +SKIP
+>>> plan = load_plan(default_plan())  # moodle_regress.resources      # doctest: +SKIP
 >>> data = generate(plan, seed=1, installed_formats=installed_formats(client))
 >>> summary = apply_dataset(client, data)                         # doctest: +SKIP
 """

@@ -4,7 +4,7 @@
 - on 5.0 against a 4.5 baseline they report the real differences between the two
   (each one checked in the 5.0 tree: mod_chat and mod_survey left core, functions
   removed and added, the social format's section name), and with
-  ``fixtures/expected/4.5-to-5.0.yaml`` they pass;
+  ``moodle_regress/data/expected/4.5-to-5.0.yaml`` they pass;
 - ``-n 2`` records exactly what a serial run records.
 """
 
@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
+from moodle_regress.resources import packaged_expected
 from moodle_regress.site import SiteDescriptor
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED_45_50 = REPO / "fixtures" / "expected" / "4.5-to-5.0.yaml"
+EXPECTED_45_50 = packaged_expected("4.5-to-5.0")
 RUN_TIMEOUT_S = 1800
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -33,7 +34,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def run_suites(
     site: SiteDescriptor, workdir: Path, *extra: str
 ) -> subprocess.CompletedProcess[str]:
-    """``pytest suites/api --moodle-site <descriptor file> ...`` in a child process."""
+    """``pytest moodle_regress/suites/api --moodle-site <descriptor> ...`` in a child process."""
     workdir.mkdir(parents=True, exist_ok=True)
     descriptor = workdir / f"site-{site.name}.json"
     site.save(descriptor)
@@ -42,7 +43,7 @@ def run_suites(
             sys.executable,
             "-m",
             "pytest",
-            "suites/api",
+            "moodle_regress/suites/api",
             "--moodle-site",
             str(descriptor),
             "-p",
@@ -144,7 +145,7 @@ def test_5_0_against_a_4_5_baseline_reports_the_real_differences(
     assert 'after:  {"name": "Social activities", "summary": ""}' in text
     # The failures are the comparisons: the suites' own assertions hold on 5.0.
     assert "test_mobile_service_function_list" in text
-    assert "FAILED suites/api/test_enrolments.py" not in text
+    assert "FAILED moodle_regress/suites/api/test_enrolments.py" not in text
 
     accepted = run_suites(
         site_50,

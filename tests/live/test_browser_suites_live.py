@@ -20,7 +20,7 @@ RUN_TIMEOUT_S = 1800
 
 
 def run_suites(site: SiteDescriptor, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """``pytest suites/browser --moodle-site <descriptor>`` in a child process."""
+    """``pytest moodle_regress/suites/browser --moodle-site <descriptor>`` in a child process."""
     out.mkdir(parents=True, exist_ok=True)
     descriptor = out.parent / f"{out.name}-site.json"
     site.save(descriptor)
@@ -29,7 +29,7 @@ def run_suites(site: SiteDescriptor, out: Path, *extra: str) -> subprocess.Compl
             sys.executable,
             "-m",
             "pytest",
-            "suites/browser",
+            "moodle_regress/suites/browser",
             "--moodle-site",
             str(descriptor),
             "--moodle-browser-out",

@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
+from moodle_regress.resources import packaged_plan
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
 from moodle_regress.site import SiteDescriptor
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-SMALL_PLAN = ROOT / "fixtures" / "plans" / "small.yaml"
+SMALL_PLAN = packaged_plan("small")
 
 
 def tree(release: str) -> Path:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
+from moodle_regress.resources import default_plan
 from moodle_regress.seeding import (
     ApplyInterrupted,
     ApplyOptions,
@@ -31,8 +31,7 @@ from moodle_ws import MoodleClient
 
 pytestmark = pytest.mark.live
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PLAN = ROOT / "fixtures" / "default_plan.yaml"
+DEFAULT_PLAN = default_plan()
 
 SMALL_PLAN = """\
 tag: {tag}

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from moodle_regress.resources import default_plan
 from moodle_regress.seeding.generate import SECTIONLESS_FORMATS, generate
 from moodle_regress.seeding.plan import CORE_FORMATS, PlanError, load_plan, parse_plan
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PLAN = ROOT / "fixtures" / "default_plan.yaml"
+DEFAULT_PLAN = default_plan()
 
 BAD_PLAN = """\
 tag: qa

@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from moodle_regress import seeding
-from moodle_regress.pytest_plugin import DEFAULT_PLAN, seed_once
+from moodle_regress.pytest_plugin import seed_once
+from moodle_regress.resources import default_plan
 from moodle_regress.seeding.apply import Summary
 from moodle_regress.site import SiteDescriptor
 
@@ -33,7 +34,7 @@ def test_concurrent_workers_seed_once(tmp_path: Path, monkeypatch: pytest.Monkey
     results: list[dict[str, Any]] = []
 
     def worker() -> None:
-        results.append(seed_once(site, DEFAULT_PLAN, 0, allow_writes=False, shared_dir=tmp_path))
+        results.append(seed_once(site, default_plan(), 0, allow_writes=False, shared_dir=tmp_path))
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -45,5 +46,5 @@ def test_concurrent_workers_seed_once(tmp_path: Path, monkeypatch: pytest.Monkey
     assert all(r == results[0] for r in results)
     assert results[0]["summary"]["users"]["created"] == applied[0] >= 1000
     # A later session of the same run reads the result too.
-    again = seed_once(site, DEFAULT_PLAN, 0, allow_writes=False, shared_dir=tmp_path)
+    again = seed_once(site, default_plan(), 0, allow_writes=False, shared_dir=tmp_path)
     assert again == results[0] and len(applied) == 1

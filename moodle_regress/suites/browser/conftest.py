@@ -1,6 +1,7 @@
 """Fixtures of the browser suites (pytest-playwright conventions).
 
-Run them with ``pytest suites/browser --moodle-site <descriptor|sandbox>``; add
+Run them with ``pytest --pyargs moodle_regress.suites.browser --moodle-site
+<descriptor|sandbox>`` (or by path); add
 ``-n 2`` for two xdist workers, ``--moodle-browser-baseline <dir>`` to compare with
 an earlier run.  pytest-playwright's own options (``--headed``, ``--tracing``,
 ``--output``) work as usual; a trace is kept for each failing test by default.
@@ -26,7 +27,7 @@ from moodle_regress.browser.waits import guard_against_tours
 from moodle_regress.guard import WriteRefusedError
 from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
 from moodle_regress.snapshot import Snapshot, SnapshotError
-from suites.browser.helpers import MoodlePage
+from moodle_regress.suites.browser.helpers import MoodlePage
 
 VIEWPORT = {"width": 1280, "height": 900}
 

@@ -18,8 +18,8 @@ from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.seeding import Dataset, installed_formats, local_site
 from moodle_regress.seeding.plan import CORE_FORMATS
 from moodle_regress.site import SiteError, resolve_site
+from moodle_regress.suites.api.conftest import course_id
 from moodle_ws import MoodleClient, MoodleError
-from suites.api.conftest import course_id
 
 FORMATS_KEY = pytest.StashKey[list[str]]()
 #: Courses checked per format (the plan makes many of the core ones).

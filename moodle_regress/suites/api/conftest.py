@@ -1,6 +1,7 @@
 """Shared helpers of the API suites.
 
-Run them with ``pytest suites/api --moodle-site <descriptor|sandbox|URL>``; add
+Run them with ``pytest --pyargs moodle_regress.suites.api --moodle-site
+<descriptor|sandbox|URL>`` (or by path, ``pytest moodle_regress/suites/api``); add
 ``--moodle-record run.json`` to keep what they observed, ``--moodle-baseline
 before.json`` (and ``--moodle-expected changes.yaml``) to compare with an earlier run,
 ``-n 2`` for two xdist workers and ``--alluredir DIR`` for allure results.

@@ -19,9 +19,7 @@ import pytest
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.seeding import Dataset
 from moodle_regress.seeding.generate import Course as SeededCourse
-from moodle_ws import MoodleClient, MoodleWarning
-from moodle_ws.areas.enrol import ManualEnrolment, ManualUnenrolment
-from suites.api.conftest import (
+from moodle_regress.suites.api.conftest import (
     ScratchUser,
     course_id,
     courses_of_user,
@@ -32,6 +30,8 @@ from suites.api.conftest import (
     visible_courses,
     without_scratch,
 )
+from moodle_ws import MoodleClient, MoodleWarning
+from moodle_ws.areas.enrol import ManualEnrolment, ManualUnenrolment
 
 
 def _roles_in(client: MoodleClient, courseid: int) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from moodle_regress.browser.record import BrowserRecorder
 from moodle_regress.browser.seed import NUMSECTIONS, BrowserSeed, SeedCourse
 from moodle_regress.browser.waits import goto, wait_for_moodle
-from suites.browser.helpers import MoodlePage, body_classes
+from moodle_regress.suites.browser.helpers import MoodlePage, body_classes
 
 #: Formats found in the supported code trees; any other installed format fails
 #: test_every_installed_format_is_covered so that it gets added here.

@@ -15,9 +15,9 @@ from typing import Any
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.pytest_suites import MOBILE_SERVICE
 from moodle_regress.site import SiteDescriptor
+from moodle_regress.suites.api.conftest import ScratchUser
 from moodle_ws import MoodleClient, TokenRequestError
 from moodle_ws.areas.users import User, UserUpdate
-from suites.api.conftest import ScratchUser
 
 PROFILE = {
     "firstname": "Ada",

@@ -16,15 +16,15 @@ import pytest
 
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.seeding import Dataset
-from moodle_ws import MoodleClient
-from moodle_ws.areas.courses import Section
-from suites.api.conftest import (
+from moodle_regress.suites.api.conftest import (
     course_id,
     courses_with_hidden_sections,
     enrolled_with_role,
     password_of,
     visible_courses,
 )
+from moodle_ws import MoodleClient
+from moodle_ws.areas.courses import Section
 
 SECTIONED = ("topics", "weeks")
 # Weeks courses name unnamed sections after their dates, which depend on the day

@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 from moodle_regress.browser.record import BrowserRecorder
 from moodle_regress.browser.seed import BrowserSeed
 from moodle_regress.browser.waits import goto, wait_for_moodle
-from suites.browser.helpers import ROLES, MoodlePage, body_classes
+from moodle_regress.suites.browser.helpers import ROLES, MoodlePage, body_classes
 
 COURSE_CARDS = "[data-region='courses-view'] [data-region='course-content'][data-course-id]"
 NO_COURSES = (

@@ -14,7 +14,7 @@ from moodle_regress.browser.seed import PREFIX, USER_PASSWORD, BrowserSeed, Seed
 from moodle_regress.browser.session import login, worker_id
 from moodle_regress.browser.waits import goto, guard_against_tours, settle
 from moodle_regress.site import SiteDescriptor
-from suites.browser.helpers import MoodlePage, body_classes
+from moodle_regress.suites.browser.helpers import MoodlePage, body_classes
 
 KEY_FIELD = "input[name='enrolpassword']"
 

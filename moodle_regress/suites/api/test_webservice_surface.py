@@ -19,8 +19,8 @@ import pytest
 from moodle_regress.observe.api import OBSERVER_FUNCTIONS
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.seeding import Dataset
+from moodle_regress.suites.api.conftest import courses_of_user, password_of
 from moodle_ws import MoodleClient
-from suites.api.conftest import courses_of_user, password_of
 
 #: What this tool itself calls: the observer, the seeder and these suites.
 TOOL = (

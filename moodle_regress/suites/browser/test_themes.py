@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 from moodle_regress.browser.record import BrowserRecorder
 from moodle_regress.browser.seed import BrowserSeed
 from moodle_regress.browser.waits import goto
-from suites.browser.helpers import MoodlePage, body_classes
+from moodle_regress.suites.browser.helpers import MoodlePage, body_classes
 
 #: Themes found in the supported code trees (moove is a third-party theme on the
 #: 4.5 tree); any other installed theme fails test_every_installed_theme_is_covered.
