@@ -28,10 +28,10 @@ from pathlib import Path
 import requests
 
 from moodle_regress.config import load_settings
-from moodle_regress.sandbox import moodle, postgres, server
+from moodle_regress.sandbox import moodle, server
 from moodle_regress.sandbox.codetree import inspect_tree
+from moodle_regress.sandbox.db import engine_for
 from moodle_regress.sandbox.manager import Sandbox, SandboxManager, copy_code
-from moodle_regress.sandbox.postgres import DatabaseConfig
 from moodle_regress.sandbox.prereqs import PHP_INI
 
 
@@ -48,8 +48,8 @@ def timed_cli(tree_root: Path, script: str, args: list[str]) -> float:
 def baseline(box: Sandbox, old: Path, new: Path, work: Path) -> tuple[float, float]:
     """Moodle's installer, then its upgrader, alone: same cluster, own database."""
     state = box.state()
-    db = DatabaseConfig(**{**state.db.model_dump(), "name": "baseline"})
-    postgres.create_database(db)
+    db = state.db.renamed("baseline")
+    engine_for(db).create_database(db)
     dataroot = work / "baseline-data"
     dataroot.mkdir()
     times: list[float] = []

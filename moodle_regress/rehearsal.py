@@ -45,6 +45,7 @@ from moodle_regress.report.html import write_html_report
 from moodle_regress.report.json_report import write_json_report
 from moodle_regress.resources import any_upgrade_expected, default_plan, suite_dir
 from moodle_regress.sandbox import SandboxManager
+from moodle_regress.sandbox.db import DEFAULT_ENGINE
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SiteDescriptor
 from moodle_regress.snapshot import Snapshot
@@ -103,6 +104,8 @@ class RehearsalResult:
     suites: list[SuiteRun] = field(default_factory=list)
     #: The backup taken before the upgrade.
     backup: Path | None = None
+    #: The sandbox's database engine (None for two live sites).
+    db_engine: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -115,6 +118,7 @@ class RehearsalResult:
         return {
             "release_before": self.release_before,
             "release_after": self.release_after,
+            "db_engine": self.db_engine,
             "unexpected": self.unexpected,
             "expected": self.expected,
             "report": str(self.report) if self.report else None,
@@ -460,6 +464,8 @@ class RehearsalOptions:
     workers: int = 2
     #: Destroy the sandboxes at the end (the backup is moved into ``out``).
     cleanup: bool = False
+    #: The sandbox's database engine (``moodle_regress.sandbox.db.ENGINE_NAMES``).
+    db_engine: str = DEFAULT_ENGINE
 
 
 def rehearse(
@@ -486,7 +492,7 @@ def rehearse(
     ]
     # A broken expected-changes file is found now, not after the upgrade.
     load_expected(expected_files(options.expected, defaults=options.default_expected))
-    result = RehearsalResult(out=out, stages=[])
+    result = RehearsalResult(out=out, stages=[], db_engine=options.db_engine)
     board = StageBoard(stages, console, live=live and console.is_terminal)
     result.stages = board.stages
     backup: Path | None = None
@@ -503,9 +509,11 @@ def rehearse(
     with board:
         try:
             with board.run("up") as stage:
-                descriptor = manager.up(name, options.code_from)
+                descriptor = manager.up(name, options.code_from, engine=options.db_engine)
                 result.release_before = descriptor.release or ""
-                stage.detail = f"{name}: {descriptor.release} at {descriptor.url}"
+                stage.detail = (
+                    f"{name}: {descriptor.release} on {options.db_engine} at {descriptor.url}"
+                )
             with board.run("seed") as stage:
                 stage.detail = seed_site(descriptor, options.plan, options.seed, allow_writes=False)
             with board.run("observe_a") as stage:

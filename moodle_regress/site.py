@@ -35,7 +35,8 @@ class SandboxPaths(BaseModel):
     code_dir: Path
     webroot: Path
     dataroot: Path
-    pgdata: Path | None = None
+    #: The private database server's folder (None when the site uses another one).
+    db_dir: Path | None = None
 
 
 class SiteDescriptor(BaseModel):
@@ -53,6 +54,8 @@ class SiteDescriptor(BaseModel):
     #: hint: the write guard checks the site's own marker too.
     test_site: bool = False
     sandbox: SandboxPaths | None = None
+    #: The database engine of a sandbox (``postgres``, ``mariadb``), when known.
+    db_engine: str | None = None
 
     def model_post_init(self, _context: object) -> None:
         register_secret(self.token.get_secret_value())

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moodle_regress.cli import ToolError, console
+from moodle_regress.cli.sandbox import DB_ENGINE
 from moodle_regress.config import load_settings
 from moodle_regress.rehearsal import (
     SUITES,
@@ -22,6 +23,7 @@ from moodle_regress.resources import (
     resolve_expected,
     resolve_plan,
 )
+from moodle_regress.sandbox.db import DEFAULT_ENGINE
 from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
 
 
@@ -120,6 +122,7 @@ _workers = click.option(
     help="Folder for snapshots, reports, allure results and logs.",
 )
 @click.option("--name", default=None, help="Sandbox name (default: rh-<timestamp>).")
+@DB_ENGINE
 @click.option(
     "--cleanup",
     is_flag=True,
@@ -137,6 +140,7 @@ def rehearse_command(
     code_to: Path,
     out: Path,
     name: str | None,
+    engine: str | None,
     cleanup: bool,
     plan: Path | None,
     seed: int,
@@ -161,6 +165,7 @@ def rehearse_command(
         name=name,
         workers=workers,
         cleanup=cleanup,
+        db_engine=engine or DEFAULT_ENGINE,
     )
     result = rehearse(options, console=console)
     print_summary(result, console)

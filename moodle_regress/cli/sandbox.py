@@ -15,6 +15,7 @@ from moodle_regress.cli import ToolError, console
 from moodle_regress.config import ConfigError
 from moodle_regress.sandbox import prereqs
 from moodle_regress.sandbox.codetree import inspect_tree
+from moodle_regress.sandbox.db import DEFAULT_ENGINE, ENGINE_NAMES, engine_named
 from moodle_regress.sandbox.errors import SandboxError
 from moodle_regress.sandbox.manager import SandboxManager
 from moodle_regress.sandbox.progress import Steps
@@ -29,6 +30,15 @@ CODE = click.option(
     required=True,
     type=click.Path(path_type=Path),
     help="A Moodle code tree (any release from 4.x; 5.1's public/ layout too).",
+)
+
+
+DB_ENGINE = click.option(
+    "--db",
+    "engine",
+    type=click.Choice(ENGINE_NAMES),
+    default=None,
+    help=f"Database engine of the private server (default: {DEFAULT_ENGINE}).",
 )
 
 
@@ -58,7 +68,12 @@ def sandbox() -> None:
 @click.argument("name")
 @CODE
 @click.option("--port", type=int, help="HTTP port (default: a free one).")
-@click.option("--db-url", help="Use this empty database instead of a private cluster.")
+@DB_ENGINE
+@click.option(
+    "--db-url",
+    help="Use this empty database instead of a private server "
+    "(postgresql://USER:PASSWORD@HOST:PORT/DBNAME; the scheme names the engine).",
+)
 @click.option("--admin-password", help="The admin's password (default: generated).")
 @click.option(
     "--install-packages", is_flag=True, help="Install missing Debian packages with apt-get."
@@ -68,6 +83,7 @@ def up(  # noqa: PLR0917 - click passes options positionally
     name: str,
     code_dir: Path,
     port: int | None,
+    engine: str | None,
     db_url: str | None,
     admin_password: str | None,
     install_packages: bool,
@@ -78,6 +94,7 @@ def up(  # noqa: PLR0917 - click passes options positionally
         name,
         code_dir,
         port=port,
+        engine=engine,
         db_url=db_url,
         admin_password=admin_password,
         install_packages=install_packages,
@@ -91,11 +108,12 @@ def up(  # noqa: PLR0917 - click passes options positionally
 
 @sandbox.command()
 @CODE
+@DB_ENGINE
 @one_line_errors
-def check(code_dir: Path) -> None:
+def check(code_dir: Path, engine: str | None) -> None:
     """Say what this machine lacks for a sandbox of that code tree."""
     tree = inspect_tree(code_dir)
-    report = prereqs.check(tree)
+    report = prereqs.check(tree, engine=engine_named(engine or DEFAULT_ENGINE))
     if report.ok:
         console.print(f"everything Moodle {tree.short_release} needs is there")
         return
@@ -139,10 +157,19 @@ def backup(name: str, file: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--code", "code_dir", type=click.Path(path_type=Path), help="Code tree to use.")
 @click.option("--port", type=int, help="HTTP port for a new sandbox.")
+@click.option(
+    "--db",
+    "engine",
+    type=click.Choice(ENGINE_NAMES),
+    default=None,
+    help="Refuse unless the backup holds this engine's database (default: the backup's).",
+)
 @one_line_errors
-def restore(name: str, file: Path, code_dir: Path | None, port: int | None) -> None:
+def restore(
+    name: str, file: Path, code_dir: Path | None, port: int | None, engine: str | None
+) -> None:
     """Restore FILE into sandbox NAME (new or existing) and check the result."""
-    result = manager().restore(name, file, code_dir=code_dir, port=port)
+    result = manager().restore(name, file, code_dir=code_dir, port=port, engine=engine)
     console.print(
         f"[bold]{name}[/]: restored Moodle {result.release} at {result.descriptor.url}: "
         f"{result.counts.users} users, {result.counts.courses} courses, "

@@ -105,13 +105,15 @@ class CodeTree:
         ]
         return minimum, extensions
 
-    def postgres_requirement(self) -> int | None:
+    def database_requirement(self, vendor: str) -> str | None:
+        """The oldest server version of database ``vendor`` (environment.xml's
+        name: postgres, mariadb, mysql...) this release supports."""
         element = self._environment_element()
         if element is None:
             return None
-        for vendor in element.iter("VENDOR"):
-            if vendor.get("name") == "postgres":
-                return int(str(vendor.get("version")).split(".")[0])
+        for found in element.iter("VENDOR"):
+            if found.get("name") == vendor and found.get("version"):
+                return str(found.get("version"))
         return None
 
     @cached_property

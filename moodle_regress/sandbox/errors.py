@@ -86,3 +86,8 @@ class BackupError(SandboxError):
 
 class RestoreError(SandboxError):
     """An archive could not be restored, or the restored site differs."""
+
+
+class EngineMismatchError(RestoreError):
+    """A backup of one database engine was to go into a sandbox of another, or
+    ``--db`` and ``--db-url`` name different engines."""

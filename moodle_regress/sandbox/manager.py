@@ -7,7 +7,7 @@ A sandbox is one directory, ``<settings.sandboxes_dir>/<name>/``::
     site.json      the site descriptor every other command accepts, 0600
     code/          a hard-link copy of the code tree, with the sandbox's config.php
     moodledata/    Moodle's dataroot
-    pgdata/        the private PostgreSQL cluster (unless a database URL was given)
+    pgdata/ or mariadb/   the private database server (unless a database URL was given)
     logs/          installer, upgrade, web server and PHP error logs
     backups/       the backups taken before each upgrade
 
@@ -42,14 +42,24 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.files import write_atomic, write_json_atomic
-from moodle_regress.sandbox import moodle, postgres, prereqs, server
+from moodle_regress.sandbox import moodle, prereqs, server
 from moodle_regress.sandbox.codetree import CodeTree, inspect_tree, release_tuple
+from moodle_regress.sandbox.db import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    DatabaseConfig,
+    Engine,
+    PrivateServer,
+    config_from_url,
+    engine_for,
+    engine_named,
+)
 from moodle_regress.sandbox.errors import (
     BackupError,
     DowngradeError,
+    EngineMismatchError,
     InvalidNameError,
     PortInUseError,
-    PrerequisiteError,
     RestoreError,
     SandboxError,
     SandboxExistsError,
@@ -58,7 +68,6 @@ from moodle_regress.sandbox.errors import (
     UpgradeFailedError,
     UpgradePathError,
 )
-from moodle_regress.sandbox.postgres import DatabaseConfig, PrivateCluster
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SandboxPaths, SiteDescriptor
 from moodle_ws.redaction import register_secret
@@ -185,9 +194,9 @@ class Sandbox:
     def dataroot(self) -> Path:
         return self.root / "moodledata"
 
-    @property
-    def pgdata(self) -> Path:
-        return self.root / "pgdata"
+    def db_dir(self, state: SandboxState | None = None) -> Path:
+        """The private database server's folder."""
+        return self.root / engine_for((state or self.state()).db).data_dir_name
 
     @property
     def logs(self) -> Path:
@@ -225,17 +234,15 @@ class Sandbox:
     def tree(self) -> CodeTree:
         return inspect_tree(self.code_dir)
 
-    def cluster(self, state: SandboxState | None = None) -> PrivateCluster | None:
+    def engine(self, state: SandboxState | None = None) -> Engine:
+        return engine_for((state or self.state()).db)
+
+    def db_server(self, state: SandboxState | None = None) -> PrivateServer | None:
+        """The sandbox's own database server (None when it uses the user's)."""
         state = state or self.state()
         if not state.private_db:
             return None
-        binaries = prereqs.find_postgres()
-        if binaries is None:
-            raise PrerequisiteError(
-                ["PostgreSQL server binaries (/usr/lib/postgresql/*/bin)"],
-                "apt-get install -y postgresql",
-            )
-        return PrivateCluster(self.pgdata, binaries)
+        return self.engine(state).private_server(self.db_dir(state))
 
     def descriptor(self) -> SiteDescriptor:
         return SiteDescriptor.load(self.descriptor_path)
@@ -249,10 +256,10 @@ class Sandbox:
     # -- processes ---------------------------------------------------------------
 
     def _start_db(self, state: SandboxState) -> None:
-        cluster = self.cluster(state)
-        if cluster is not None and not cluster.is_running():
-            server.require_free(state.db.port, "sandbox's PostgreSQL")
-            cluster.start(state.db.port)
+        db_server = self.db_server(state)
+        if db_server is not None and not db_server.is_running():
+            server.require_free(state.db.port, f"sandbox's {self.engine(state).label}")
+            db_server.start(state.db)
 
     def _write_config(self, state: SandboxState, tree: CodeTree) -> None:
         moodle.write_config(
@@ -289,25 +296,27 @@ class Sandbox:
             return self.descriptor()
 
     def halt(self) -> None:
-        """Stop whatever runs (without the lock: for cleaning up after a failure)."""
+        """Stop whatever runs (without the lock, and without trusting the state file:
+        for cleaning up after a failure)."""
         server.stop(self.pidfile)
-        binaries = prereqs.find_postgres()
-        if binaries is not None and (self.pgdata / "postmaster.pid").exists():
-            PrivateCluster(self.pgdata, binaries).stop()
+        for engine_type in ENGINES.values():
+            folder = self.root / engine_type.data_dir_name
+            if folder.is_dir():
+                engine_type().private_server(folder).stop()
 
     def stop(self) -> None:
         with self.locked():
             state = self.state()
             with self.steps.step(f"Stopping sandbox {self.name}"):
                 server.stop(self.pidfile)
-                cluster = self.cluster(state)
-                if cluster is not None:
-                    cluster.stop()
+                db_server = self.db_server(state)
+                if db_server is not None:
+                    db_server.stop()
 
     def status(self, *, probe: bool = False) -> SandboxStatus:
         state = self.state()
-        cluster = self.cluster(state)
-        db_running = cluster.is_running() if cluster is not None else True
+        db_server = self.db_server(state)
+        db_running = db_server.is_running() if db_server is not None else True
         server_running = server.read_pid(self.pidfile) is not None
         status = SandboxStatus(
             name=self.name,
@@ -330,11 +339,10 @@ class Sandbox:
         with self.locked():
             state = self.state() if self.exists() else None
             with self.steps.step(f"Destroying sandbox {self.name}"):
-                server.stop(self.pidfile)
                 if state is None or state.private_db:
-                    binaries = prereqs.find_postgres()
-                    if binaries is not None and self.pgdata.exists():
-                        PrivateCluster(self.pgdata, binaries).stop()
+                    self.halt()
+                else:
+                    server.stop(self.pidfile)
                 shutil.rmtree(self.root, ignore_errors=True)
             if state is not None and not state.private_db:
                 self.steps.note(
@@ -359,10 +367,11 @@ class Sandbox:
                 code_dir=tree.root,
                 webroot=tree.webroot,
                 dataroot=self.dataroot,
-                pgdata=self.pgdata if state.private_db else None,
+                db_dir=self.db_dir(state) if state.private_db else None,
             ),
             code_source=str(state.code_source),
             branch=state.branch,
+            db_engine=state.db.engine,
         )
         descriptor.save(self.descriptor_path)
         return descriptor
@@ -404,7 +413,7 @@ class Sandbox:
                     f"is {old_release}",
                     f"upgrade to {requires} or later first, then to {new.short_release}",
                 )
-            report = prereqs.check(new, need_server=False)
+            report = prereqs.check(new, engine=self.engine(state), need_server=False)
             report.raise_if_missing()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = self.root / "backups" / f"before-{new.short_release}-{stamp}.tar.zst"
@@ -486,8 +495,10 @@ class Sandbox:
             release, version = moodle.site_version(state.db)
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".backup-", dir=self.root))
+            engine = self.engine(state)
             try:
-                postgres.dump(state.db, staging / "db.dump")
+                with (staging / engine.dump_name).open("wb") as sink:
+                    engine.dump(state.db, sink)
                 manifest = {
                     "format": ARCHIVE_FORMAT,
                     "name": self.name,
@@ -501,13 +512,16 @@ class Sandbox:
                     "admin_username": state.admin_username,
                     "admin_password": state.admin_password,
                     "prefix": state.db.prefix,
+                    "engine": engine.name,
+                    "dump": engine.dump_name,
+                    "server_version": engine.server_version(state.db),
                     "dataroot_excluded": list(DATAROOT_EXCLUDES),
                 }
                 write_json_atomic(staging / "manifest.json", manifest, mode=0o600)
                 partial = target.with_name(f".{target.name}.partial")
                 command = [
                     "tar", *_compression(), "-cf", str(partial),
-                    "-C", str(staging), "manifest.json", "db.dump",
+                    "-C", str(staging), "manifest.json", engine.dump_name,
                     "-C", str(self.root),
                     *[f"--exclude=moodledata/{d}" for d in DATAROOT_EXCLUDES],
                     "moodledata",
@@ -648,11 +662,16 @@ class SandboxManager:
         code_dir: Path,
         *,
         port: int | None = None,
+        engine: str | None = None,
         db_url: str | None = None,
         admin_password: str | None = None,
         install_packages: bool = False,
     ) -> SiteDescriptor:
-        """Bring up a new site from ``code_dir`` and return its descriptor."""
+        """Bring up a new site from ``code_dir`` and return its descriptor.
+
+        ``engine`` picks the database engine of a private server (default
+        PostgreSQL); ``db_url`` uses the user's empty database instead (its scheme
+        names the engine)."""
         box = self.sandbox(name)
         with box.locked():
             if box.exists() or box.root.exists():
@@ -660,26 +679,12 @@ class SandboxManager:
                     f"a sandbox named {name!r} already exists in {box.root}",
                     f"use it, or remove it first: `moodle-regress sandbox destroy {name}`",
                 )
-            steps = self.steps
-            with steps.step("Checking the code tree and prerequisites", key="checks"):
+            with self.steps.step("Checking the code tree and prerequisites", key="checks"):
                 tree = inspect_tree(code_dir)
-                report = prereqs.check(tree, need_server=db_url is None)
-                if not report.ok and install_packages:
-                    steps.note(f"installing: {' '.join(sorted(set(report.packages)))}")
-                    prereqs.install_packages(report.packages)
-                    report = prereqs.check(tree, need_server=db_url is None)
-                report.raise_if_missing()
-                http_port, pg_port = self._new_ports(port)
-                if db_url is not None:
-                    db = DatabaseConfig.from_url(db_url)
-                    if not postgres.database_is_empty(db):
-                        raise SandboxError(
-                            f"the database {db.name} on {db.host}:{db.port} already holds "
-                            f"Moodle tables ({db.prefix}*)",
-                            "give an empty database",
-                        )
-                else:
-                    db = DatabaseConfig(port=pg_port, password=secrets.token_urlsafe(18))
+                db = self._new_database(engine, db_url, tree, install_packages)
+                http_port, db_port = self._new_ports(port)
+                if db_url is None:
+                    db.port = db_port
             state = SandboxState(
                 name=name,
                 code_source=tree.root,
@@ -706,18 +711,49 @@ class SandboxManager:
                 box.halt()
                 raise
 
+    def _new_database(
+        self, engine_name: str | None, db_url: str | None, tree: CodeTree, install: bool
+    ) -> DatabaseConfig:
+        """The new sandbox's database settings, once the machine has what it needs
+        (the port of a private server is set by the caller)."""
+        if db_url is not None:
+            db = config_from_url(db_url)
+            if engine_name is not None and engine_name != db.engine:
+                raise EngineMismatchError(
+                    f"--db {engine_name} was given with a {engine_for(db).label} URL",
+                    "give one of them, or both for the same engine",
+                )
+        else:
+            db = DatabaseConfig(
+                engine=engine_name or DEFAULT_ENGINE, port=0, password=secrets.token_urlsafe(18)
+            )
+        engine = engine_for(db)
+        report = prereqs.check(tree, engine=engine, need_server=db_url is None)
+        if not report.ok and install:
+            self.steps.note(f"installing: {' '.join(sorted(set(report.packages)))}")
+            prereqs.install_packages(report.packages)
+            report = prereqs.check(tree, engine=engine, need_server=db_url is None)
+        report.raise_if_missing()
+        if db_url is not None and not engine.database_is_empty(db):
+            raise SandboxError(
+                f"the database {db.name} on {db.host}:{db.port} already holds "
+                f"Moodle tables ({db.prefix}*)",
+                "give an empty database",
+            )
+        return db
+
     def _bring_up(self, box: Sandbox, state: SandboxState, tree: CodeTree) -> SiteDescriptor:
-        steps, db, name = self.steps, state.db, state.name
-        with steps.step("Copying the code and starting PostgreSQL", key="prepare"):
+        steps, name = self.steps, state.name
+        engine = box.engine(state)
+        with steps.step(f"Copying the code and starting {engine.label}", key="prepare"):
             with ThreadPoolExecutor(max_workers=1) as pool:
                 copying = pool.submit(copy_code, tree, box.code_dir)
-                if state.private_db:
-                    cluster = box.cluster(state)
-                    assert cluster is not None
-                    cluster.init(db)
-                    server.require_free(db.port, "sandbox's PostgreSQL")
-                    cluster.start(db.port)
-                    postgres.create_database(db, maintenance_db="postgres")
+                db_server = box.db_server(state)
+                if db_server is not None:
+                    db_server.init(state.db)
+                    server.require_free(state.db.port, f"sandbox's {engine.label}")
+                    db_server.start(state.db)
+                    engine.create_database(state.db)
                 copy = copying.result()
             box._write_config(state, copy)
         log = box.logs / "install.log"
@@ -746,14 +782,23 @@ class SandboxManager:
     # -- restore ------------------------------------------------------------------
 
     def restore(
-        self, name: str, archive: Path, *, code_dir: Path | None = None, port: int | None = None
+        self,
+        name: str,
+        archive: Path,
+        *,
+        code_dir: Path | None = None,
+        port: int | None = None,
+        engine: str | None = None,
     ) -> RestoreResult:
         """Restore ``archive`` into sandbox ``name`` (created if new, replaced if
-        not), then prove it: same release and same counts as at backup time."""
+        not), then prove it: same release and same counts as at backup time.
+
+        The archive's engine is the sandbox's: an existing sandbox of another
+        engine, or ``engine`` naming another one, is refused before anything changes."""
         box = self.sandbox(name)
         with box.locked():
             try:
-                return self._restore(box, archive.expanduser().absolute(), code_dir, port)
+                return self._restore(box, archive.expanduser().absolute(), code_dir, port, engine)
             except RestoreError:
                 raise  # refused or checked: what runs stays up for inspection
             except BaseException:
@@ -761,11 +806,16 @@ class SandboxManager:
                 raise
 
     def _restore(
-        self, box: Sandbox, archive: Path, code_dir: Path | None, port: int | None
+        self,
+        box: Sandbox,
+        archive: Path,
+        code_dir: Path | None,
+        port: int | None,
+        engine_name: str | None,
     ) -> RestoreResult:
         started = time.monotonic()
-        steps = self.steps
         manifest = read_manifest(archive)
+        engine = engine_named(str(manifest.get("engine", DEFAULT_ENGINE)))
         source = code_dir or Path(str(manifest["code_source"]))
         tree = inspect_tree(source)
         if not same_version(tree.version, manifest["version"]):
@@ -774,79 +824,26 @@ class SandboxManager:
                 f"code tree {tree.root} is now {tree.release} ({tree.version})",
                 "pass --code with a code tree of the backup's version",
             )
-        existing = box.exists()
-        if existing:
-            state = box.state()
-            server.stop(box.pidfile)
-        else:
-            if box.root.exists():
-                raise SandboxExistsError(
-                    f"{box.root} exists but is not a sandbox",
-                    f"remove it: `moodle-regress sandbox destroy {box.name}`",
-                )
-            prereqs.check(tree).raise_if_missing()
-            http_port, pg_port = self._new_ports(port)
-            state = SandboxState(
-                name=box.name,
-                code_source=tree.root,
-                release=str(manifest["release"]),
-                version=str(manifest["version"]),
-                branch=tree.branch,
-                layout=tree.layout,
-                http_port=http_port,
-                db=DatabaseConfig(port=pg_port, password=secrets.token_urlsafe(18)),
-                private_db=True,
-                admin_username=str(manifest["admin_username"]),
-                admin_password=str(manifest["admin_password"]),
-                created=datetime.now(UTC).isoformat(timespec="seconds"),
+        if engine_name is not None and engine_name != engine.name:
+            raise EngineMismatchError(
+                f"{archive} holds a {engine.label} database; --db asked for {engine_name}",
+                f"restore it with --db {engine.name} (or without --db)",
             )
-            box.root.mkdir(parents=True)
-            box.logs.mkdir()
-            box.save_state(state)
+        existing = box.exists()
+        state = self._restore_target(box, manifest, tree, port, engine)
+        if existing:
+            server.stop(box.pidfile)
         state.db.prefix = str(manifest.get("prefix", "mdl_"))
-        with steps.step(f"Restoring {archive.name} into {box.name}", key="restore"):
-            staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=box.root))
-            try:
-                result = subprocess.run(
-                    ["tar", "-xf", str(archive), "-C", str(staging)],
-                    check=False,
-                    capture_output=True,
-                    text=True,
-                )
-                if result.returncode != 0:
-                    raise RestoreError(
-                        f"unpacking {archive} failed: {result.stderr.strip()}",
-                        "check the file and free disk space",
-                    )
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    old_code = box.root / "code.old"
-                    if box.code_dir.exists():
-                        box.code_dir.rename(old_code)
-                    copying = pool.submit(copy_code, tree, box.code_dir)
-                    if state.private_db:
-                        cluster = box.cluster(state)
-                        assert cluster is not None
-                        if not box.pgdata.exists():
-                            cluster.init(state.db)
-                        box._start_db(state)
-                    if existing or not state.private_db:
-                        postgres.drop_database(state.db)
-                    postgres.create_database(state.db)
-                    postgres.restore(state.db, staging / "db.dump")
-                    if box.dataroot.exists():
-                        shutil.rmtree(box.dataroot)
-                    (staging / "moodledata").rename(box.dataroot)
-                    copy = copying.result()
-                remove_in_background(old_code)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+        with self.steps.step(f"Restoring {archive.name} into {box.name}", key="restore"):
+            dump = str(manifest.get("dump", engine.dump_name))
+            copy = self._unpack(box, state, archive, dump, tree, existing=existing)
             state.code_source = tree.root
             state.release, state.version = str(manifest["release"]), str(manifest["version"])
             state.branch, state.layout = tree.branch, tree.layout
             box.save_state(state)
             box._write_config(state, copy)
             token = moodle.configure(copy, log=box.logs / "restore.log").token
-        with steps.step("Serving and checking the restored site", key="verify"):
+        with self.steps.step("Serving and checking the restored site", key="verify"):
             box._start_server(state)
             descriptor = box._write_descriptor(state, token)
             info = box._check_answers(descriptor)
@@ -862,6 +859,99 @@ class SandboxManager:
         return RestoreResult(
             descriptor, str(info.get("release")), counts, time.monotonic() - started
         )
+
+    def _restore_target(
+        self,
+        box: Sandbox,
+        manifest: dict[str, object],
+        tree: CodeTree,
+        port: int | None,
+        engine: Engine,
+    ) -> SandboxState:
+        """The state of the sandbox to restore into: the existing one (of the same
+        engine as the backup), or a new one with a private server of that engine."""
+        if box.exists():
+            state = box.state()
+            if state.db.engine != engine.name:
+                raise EngineMismatchError(
+                    f"the backup holds a {engine.label} database but the sandbox {box.name} "
+                    f"runs {box.engine(state).label}",
+                    f"restore it into a new sandbox (another name), which will run {engine.label}",
+                )
+            return state
+        if box.root.exists():
+            raise SandboxExistsError(
+                f"{box.root} exists but is not a sandbox",
+                f"remove it: `moodle-regress sandbox destroy {box.name}`",
+            )
+        prereqs.check(tree, engine=engine).raise_if_missing()
+        http_port, db_port = self._new_ports(port)
+        state = SandboxState(
+            name=box.name,
+            code_source=tree.root,
+            release=str(manifest["release"]),
+            version=str(manifest["version"]),
+            branch=tree.branch,
+            layout=tree.layout,
+            http_port=http_port,
+            db=DatabaseConfig(engine=engine.name, port=db_port, password=secrets.token_urlsafe(18)),
+            private_db=True,
+            admin_username=str(manifest["admin_username"]),
+            admin_password=str(manifest["admin_password"]),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        box.root.mkdir(parents=True)
+        box.logs.mkdir()
+        box.save_state(state)
+        return state
+
+    def _unpack(
+        self,
+        box: Sandbox,
+        state: SandboxState,
+        archive: Path,
+        dump: str,
+        tree: CodeTree,
+        *,
+        existing: bool,
+    ) -> CodeTree:
+        """Unpack the archive: a fresh database from its dump, its dataroot, and a
+        copy of the code; returns the code copy."""
+        engine = box.engine(state)
+        staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=box.root))
+        try:
+            result = subprocess.run(
+                ["tar", "-xf", str(archive), "-C", str(staging)],
+                check=False,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise RestoreError(
+                    f"unpacking {archive} failed: {result.stderr.strip()}",
+                    "check the file and free disk space",
+                )
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                old_code = box.root / "code.old"
+                if box.code_dir.exists():
+                    box.code_dir.rename(old_code)
+                copying = pool.submit(copy_code, tree, box.code_dir)
+                db_server = box.db_server(state)
+                if db_server is not None and not db_server.exists():
+                    db_server.init(state.db)
+                box._start_db(state)
+                if existing or not state.private_db:
+                    engine.drop_database(state.db)
+                engine.create_database(state.db)
+                engine.restore(state.db, staging / dump)
+                if box.dataroot.exists():
+                    shutil.rmtree(box.dataroot)
+                (staging / "moodledata").rename(box.dataroot)
+                copy = copying.result()
+            remove_in_background(old_code)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return copy
 
 
 def _password() -> str:

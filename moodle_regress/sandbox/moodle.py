@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from moodle_regress.files import write_atomic
 from moodle_regress.sandbox.codetree import CodeTree
+from moodle_regress.sandbox.db import DatabaseConfig, engine_for, query
+from moodle_regress.sandbox.db.base import PhpValue
 from moodle_regress.sandbox.errors import InstallError, SandboxError
-from moodle_regress.sandbox.postgres import DatabaseConfig, psql
 from moodle_regress.sandbox.prereqs import PHP_INI
 
 SERVICE = "moodle_regress"
@@ -35,26 +37,39 @@ def php_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def php_value(value: PhpValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return php_string(value)
+
+
+def php_array(values: Mapping[str, PhpValue]) -> str:
+    return "[" + ", ".join(f"{php_string(k)} => {php_value(v)}" for k, v in values.items()) + "]"
+
+
 def render_config_php(
     *, name: str, db: DatabaseConfig, wwwroot: str, dataroot: Path, layout: str
 ) -> str:
     """The sandbox's config.php.  ``lib/setup.php`` is next to it in both layouts
     (5.1 keeps a forwarding ``lib/setup.php`` at the tree's root)."""
     del layout  # same file for both layouts; kept for callers' clarity
+    moodle_db = engine_for(db).moodle_config(db)
     lines = [
         "<?php",
         f"// moodle-regress sandbox {name}: written by moodle-regress, rewritten on start.",
         "unset($CFG);",
         "global $CFG;",
         "$CFG = new stdClass();",
-        "$CFG->dbtype = 'pgsql';",
-        "$CFG->dblibrary = 'native';",
-        f"$CFG->dbhost = {php_string(db.host)};",
+        f"$CFG->dbtype = {php_string(moodle_db.dbtype)};",
+        f"$CFG->dblibrary = {php_string(moodle_db.dblibrary)};",
+        f"$CFG->dbhost = {php_string(moodle_db.dbhost)};",
         f"$CFG->dbname = {php_string(db.name)};",
         f"$CFG->dbuser = {php_string(db.user)};",
         f"$CFG->dbpass = {php_string(db.password)};",
         f"$CFG->prefix = {php_string(db.prefix)};",
-        f"$CFG->dboptions = ['dbpersist' => 0, 'dbport' => {int(db.port)}, 'dbsocket' => ''];",
+        f"$CFG->dboptions = {php_array(moodle_db.dboptions)};",
         f"$CFG->wwwroot = {php_string(wwwroot)};",
         f"$CFG->dataroot = {php_string(str(dataroot))};",
         "$CFG->admin = 'admin';",
@@ -218,28 +233,27 @@ class SiteCounts:
 def count_site(db: DatabaseConfig) -> SiteCounts:
     """Users (not deleted, not guest), courses (not the front page), enrolments."""
     p = db.prefix
-    out = psql(
+    ((users, courses, enrolments),) = query(
         db,
         f"SELECT (SELECT count(*) FROM {p}user WHERE deleted = 0 AND username <> 'guest'),"
         f" (SELECT count(*) FROM {p}course WHERE category <> 0),"
         f" (SELECT count(*) FROM {p}user_enrolments)",
     )
-    users, courses, enrolments = (int(v) for v in out.strip().split("|"))
-    return SiteCounts(users, courses, enrolments)
+    return SiteCounts(int(users or 0), int(courses or 0), int(enrolments or 0))
 
 
 def site_version(db: DatabaseConfig) -> tuple[str, str]:
     """(release, version) the database records."""
-    p = db.prefix
-    out = psql(
-        db,
-        f"SELECT name, value FROM {p}config WHERE name IN ('release', 'version') ORDER BY name",
+    rows = query(
+        db, f"SELECT name, value FROM {db.prefix}config WHERE name IN ('release', 'version')"
     )
-    values = dict(line.split("|", 1) for line in out.strip().splitlines())
+    values = {str(name): value or "" for name, value in rows}
     return values.get("release", ""), values.get("version", "")
 
 
 def installed_plugins(db: DatabaseConfig) -> set[str]:
     """Plugins the database knows (they have a recorded version)."""
-    out = psql(db, f"SELECT plugin FROM {db.prefix}config_plugins WHERE name = 'version'")
-    return {line for line in out.split() if "_" in line and not line.startswith("core")}
+    rows = query(db, f"SELECT plugin FROM {db.prefix}config_plugins WHERE name = 'version'")
+    return {
+        plugin for (plugin,) in rows if plugin and "_" in plugin and not plugin.startswith("core")
+    }

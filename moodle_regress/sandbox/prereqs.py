@@ -1,9 +1,9 @@
 """Checking what a sandbox needs on this machine, and saying how to get what is missing.
 
 Requirements come from the Moodle tree itself (``admin/environment.xml``: the PHP
-version and the required extensions for that release) plus what the sandbox uses:
-``pgsql`` for PHP, PostgreSQL server binaries (``/usr/lib/postgresql/*/bin``) and
-its client tools, and ``runuser`` when running as root.
+version and the required extensions for that release) plus what the sandbox's
+database engine needs (its PHP extension, server and client tools: see
+``Engine.requirements``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moodle_regress.sandbox.codetree import CodeTree, release_tuple
+from moodle_regress.sandbox.db import DEFAULT_ENGINE, Engine, engine_named
 from moodle_regress.sandbox.errors import PrerequisiteError
 
 #: PHP settings every sandbox passes to PHP (command line and server).
@@ -30,12 +31,10 @@ PHP_INI: dict[str, str] = {
 #: comes with ``php8.2-common``.
 _EXTENSION_PACKAGES = {
     "dom": "xml", "simplexml": "xml", "xmlreader": "xml", "xmlwriter": "xml", "xml": "xml",
-    "xsl": "xml", "pgsql": "pgsql", "pdo_pgsql": "pgsql", "intl": "intl", "gd": "gd",
+    "xsl": "xml", "pgsql": "pgsql", "pdo_pgsql": "pgsql", "mysqli": "mysql", "mysqlnd": "mysql",
+    "pdo_mysql": "mysql", "intl": "intl", "gd": "gd",
     "curl": "curl", "zip": "zip", "soap": "soap", "mbstring": "mbstring",
 }  # fmt: skip
-
-#: What the sandbox itself needs from PHP beyond Moodle's list.
-SANDBOX_EXTENSIONS = ["pgsql"]
 
 _PROBE = (
     "echo json_encode(['version' => PHP_VERSION, "
@@ -55,21 +54,12 @@ class PhpInfo:
         return f"{major}.{minor}"
 
 
-@dataclass(frozen=True)
-class PostgresBinaries:
-    bindir: Path
-    major: int
-
-    def tool(self, name: str) -> Path:
-        return self.bindir / name
-
-
 @dataclass
 class PrereqReport:
     """What is there and what is missing, with the Debian packages that bring it."""
 
     php: PhpInfo | None = None
-    postgres: PostgresBinaries | None = None
+    engine: str = DEFAULT_ENGINE
     missing: list[str] = field(default_factory=list)
     packages: list[str] = field(default_factory=list)
 
@@ -107,23 +97,6 @@ def probe_php(binary: str = "php") -> PhpInfo | None:
     return PhpInfo(Path(path), str(data["version"]), frozenset(data["extensions"]))
 
 
-def find_postgres(search: Path = Path("/usr/lib/postgresql")) -> PostgresBinaries | None:
-    """The newest PostgreSQL server binaries installed the Debian way."""
-    best: PostgresBinaries | None = None
-    if not search.is_dir():
-        return None
-    for bindir in search.glob("*/bin"):
-        if not all((bindir / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
-            continue
-        try:
-            major = int(bindir.parent.name.split(".")[0])
-        except ValueError:
-            continue
-        if best is None or major > best.major:
-            best = PostgresBinaries(bindir, major)
-    return best
-
-
 def extension_package(extension: str, series: str | None) -> str:
     prefix = f"php{series}" if series else "php"
     suffix = _EXTENSION_PACKAGES.get(extension.lower(), "common")
@@ -133,59 +106,54 @@ def extension_package(extension: str, series: str | None) -> str:
 def check(
     tree: CodeTree,
     *,
+    engine: Engine | None = None,
     php: PhpInfo | None = None,
     php_binary: str = "php",
-    postgres: PostgresBinaries | None = None,
     need_server: bool = True,
     is_root: bool | None = None,
     which: object = shutil.which,
 ) -> PrereqReport:
-    """Compare this machine with what ``tree`` needs.  Probes the machine unless
-    ``php``/``postgres`` are given (tests pass them)."""
-    report = PrereqReport()
+    """Compare this machine with what ``tree`` on ``engine`` (default PostgreSQL)
+    needs.  Probes the machine unless ``php`` is given (tests pass it, and an engine
+    that knows its binaries)."""
+    engine = engine or engine_named(DEFAULT_ENGINE)
+    lookup = which if callable(which) else shutil.which
+    needs = engine.requirements(
+        tree,
+        need_server=need_server,
+        lookup=lookup,
+        is_root=os.geteuid() == 0 if is_root is None else is_root,
+    )
+    report = PrereqReport(engine=engine.name)
     report.php = php if php is not None else probe_php(php_binary)
+    _check_php(report, tree, [needs.php_extension])
+    for missing in needs.missing:
+        report.missing.append(missing.what)
+        report.packages.append(missing.package)
+    return report
+
+
+def _check_php(report: PrereqReport, tree: CodeTree, sandbox_extensions: list[str]) -> None:
     minimum, extensions = tree.php_requirements()
     if report.php is None:
         report.missing.append("PHP (the php command)")
         report.packages.append("php-cli")
         report.packages.extend(
-            extension_package(e, None) for e in [*extensions, *SANDBOX_EXTENSIONS]
+            extension_package(e, None) for e in [*extensions, *sandbox_extensions]
         )
-    else:
-        if minimum and release_tuple(report.php.version) < release_tuple(minimum):
-            report.missing.append(
-                f"PHP {minimum} or later for Moodle {tree.branch_key} (found {report.php.version})"
-            )
-            report.packages.append("php-cli")
-        lacking = [
-            e for e in dict.fromkeys([*extensions, *SANDBOX_EXTENSIONS])
-            if e.lower() not in report.php.extensions
-        ]  # fmt: skip
-        if lacking:
-            report.missing.append("PHP extensions " + ", ".join(lacking))
-            report.packages.extend(extension_package(e, report.php.series) for e in lacking)
-    lookup = which if callable(which) else shutil.which
-    for client in ("psql", "pg_dump", "pg_restore"):
-        if lookup(client) is None:
-            report.missing.append(f"PostgreSQL client {client}")
-            report.packages.append("postgresql-client")
-    if need_server:
-        report.postgres = postgres if postgres is not None else find_postgres()
-        needed = tree.postgres_requirement()
-        if report.postgres is None:
-            report.missing.append("PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
-            report.packages.append("postgresql")
-        elif needed and report.postgres.major < needed:
-            report.missing.append(
-                f"PostgreSQL {needed} or later for Moodle {tree.branch_key} "
-                f"(found {report.postgres.major})"
-            )
-            report.packages.append("postgresql")
-        root = os.geteuid() == 0 if is_root is None else is_root
-        if root and lookup("runuser") is None:
-            report.missing.append("runuser (to run PostgreSQL as an unprivileged user)")
-            report.packages.append("util-linux")
-    return report
+        return
+    if minimum and release_tuple(report.php.version) < release_tuple(minimum):
+        report.missing.append(
+            f"PHP {minimum} or later for Moodle {tree.branch_key} (found {report.php.version})"
+        )
+        report.packages.append("php-cli")
+    lacking = [
+        e for e in dict.fromkeys([*extensions, *sandbox_extensions])
+        if e.lower() not in report.php.extensions
+    ]  # fmt: skip
+    if lacking:
+        report.missing.append("PHP extensions " + ", ".join(lacking))
+        report.packages.extend(extension_package(e, report.php.series) for e in lacking)
 
 
 def install_packages(packages: list[str]) -> None:

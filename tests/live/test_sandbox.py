@@ -20,9 +20,9 @@ import requests
 
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.sandbox import live, moodle
+from moodle_regress.sandbox.db import query
 from moodle_regress.sandbox.errors import DowngradeError, NotMoodleTreeError, PortInUseError
 from moodle_regress.sandbox.manager import SandboxManager, UpgradeResult
-from moodle_regress.sandbox.postgres import psql
 from moodle_regress.site import SiteDescriptor
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -105,10 +105,9 @@ def test_up_brings_up_a_configured_real_site(site: SiteDescriptor, manager: Sand
     )
     assert [c["visible"] for c in marker] == [0]
     state = manager.get("sbt").state()
-    assert (
-        psql(state.db, "SELECT count(*) FROM mdl_tool_usertours_tours WHERE enabled = 1").strip()
-        == "0"
-    )
+    assert query(state.db, "SELECT count(*) FROM mdl_tool_usertours_tours WHERE enabled = 1") == [
+        ("0",)
+    ]
     status = manager.get("sbt").status(probe=True)
     assert status.running and status.answers
 

@@ -36,7 +36,8 @@ def test_requirements_come_from_the_trees_environment_xml(tmp_path: Path) -> Non
     tree = inspect_tree(make_tree(tmp_path / "m", requires="4.2.3", php="8.2.0", pg="14"))
     assert tree.upgrade_requires() == "4.2.3"
     assert tree.php_requirements() == ("8.2.0", ["iconv", "intl"])
-    assert tree.postgres_requirement() == 14
+    assert tree.database_requirement("postgres") == "14"
+    assert tree.database_requirement("oracle") is None
 
 
 def test_plugins_include_subplugins_and_skip_directories_without_version(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from moodle_regress.config import Settings
 from moodle_regress.sandbox import live, server
+from moodle_regress.sandbox.db import DatabaseConfig, config_from_url, ensure_traversable
 from moodle_regress.sandbox.errors import (
     DatabaseError,
     InvalidNameError,
@@ -21,7 +22,6 @@ from moodle_regress.sandbox.errors import (
 )
 from moodle_regress.sandbox.manager import SandboxManager, read_manifest, validate_name
 from moodle_regress.sandbox.moodle import php_string, render_config_php
-from moodle_regress.sandbox.postgres import DatabaseConfig, ensure_traversable
 from moodle_regress.sandbox.progress import Steps
 
 
@@ -58,12 +58,20 @@ def test_php_string_escapes_quotes_and_backslashes() -> None:
 
 
 def test_database_url_is_parsed() -> None:
-    db = DatabaseConfig.from_url("postgresql://mu:p%40ss@db.example:6543/moodle45")
-    assert (db.host, db.port, db.user, db.password, db.name) == (
-        "db.example", 6543, "mu", "p@ss", "moodle45",
+    db = config_from_url("postgresql://mu:p%40ss@db.example:6543/moodle45")
+    assert (db.engine, db.host, db.port, db.user, db.password, db.name) == (
+        "postgres", "db.example", 6543, "mu", "p@ss", "moodle45",
     )  # fmt: skip
-    with pytest.raises(DatabaseError, match="not a PostgreSQL URL"):
-        DatabaseConfig.from_url("mysql://u:p@h/db")
+    assert config_from_url("postgres://h/db").port == 5432
+
+
+def test_unknown_database_url_names_the_known_schemes_and_hides_the_password() -> None:
+    with pytest.raises(DatabaseError, match="not a database URL") as info:
+        config_from_url("oracle://u:secret@h/db")
+    assert "postgresql://" in str(info.value)
+    assert "secret" not in str(info.value)
+    with pytest.raises(DatabaseError, match="DBNAME"):
+        config_from_url("postgresql://u:p@h:5432")
 
 
 def test_busy_port_is_detected_and_refused() -> None:

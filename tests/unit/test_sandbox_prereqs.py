@@ -6,8 +6,9 @@ import pytest
 
 from moodle_regress.sandbox import prereqs
 from moodle_regress.sandbox.codetree import inspect_tree
+from moodle_regress.sandbox.db.postgres import Postgres, PostgresBinaries, find_postgres
 from moodle_regress.sandbox.errors import PrerequisiteError
-from moodle_regress.sandbox.prereqs import PhpInfo, PostgresBinaries
+from moodle_regress.sandbox.prereqs import PhpInfo
 from tests.unit.sandbox_fakes import make_tree
 
 FULL = frozenset({"iconv", "intl", "pgsql"})
@@ -25,7 +26,7 @@ def _report(
         tree,
         php=php,
         php_binary="no-such-php-binary",
-        postgres=PostgresBinaries(Path("/usr/lib/postgresql/15/bin"), pg),
+        engine=Postgres(PostgresBinaries(Path("/usr/lib/postgresql/15/bin"), pg)),
         is_root=False,
         which=kw.get("which", _all_tools),
     )
@@ -75,9 +76,9 @@ def test_find_postgres_picks_the_newest_complete_install(tmp_path: Path) -> None
         bindir.mkdir(parents=True)
         for tool in tools:
             (bindir / tool).write_text("")
-    found = prereqs.find_postgres(tmp_path)
+    found = find_postgres(tmp_path)
     assert found == PostgresBinaries(tmp_path / "15" / "bin", 15)
-    assert prereqs.find_postgres(tmp_path / "none") is None
+    assert find_postgres(tmp_path / "none") is None
 
 
 def test_extension_package_names() -> None:

@@ -1,0 +1,136 @@
+"""The database seam offline: engine choice, config.php, URLs, state files, dumps."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from moodle_regress.sandbox.db import (
+    DEFAULT_ENGINE,
+    ENGINE_NAMES,
+    DatabaseConfig,
+    engine_for,
+    engine_named,
+    open_dump,
+)
+from moodle_regress.sandbox.db.base import version_at_least, version_tuple
+from moodle_regress.sandbox.db.postgres import Postgres
+from moodle_regress.sandbox.errors import DatabaseError
+from moodle_regress.sandbox.manager import SandboxState
+from moodle_regress.sandbox.moodle import render_config_php
+from tests.unit.sandbox_fakes import make_tree
+
+#: sandbox.json as written before the engine choice existed (no "engine").
+OLD_STATE = {
+    "name": "live-4.5",
+    "code_source": "/srv/moodle/4.5",
+    "release": "4.5.6 (Build: 20250811)",
+    "version": "2024100706",
+    "branch": "405",
+    "layout": "classic",
+    "http_port": 40001,
+    "db": {
+        "host": "127.0.0.1",
+        "port": 40002,
+        "name": "moodle",
+        "user": "moodle",
+        "password": "pw",
+        "prefix": "mdl_",
+    },
+    "private_db": True,
+    "admin_username": "admin",
+    "admin_password": "Mr-x-9a",
+    "created": "2026-01-01T00:00:00+00:00",
+    "workers": 4,
+    "history": [],
+}
+
+
+def test_a_state_file_from_before_the_engine_choice_loads_as_postgres() -> None:
+    state = SandboxState.model_validate_json(json.dumps(OLD_STATE))
+    assert state.db.engine == DEFAULT_ENGINE == "postgres"
+    assert isinstance(engine_for(state.db), Postgres)
+
+
+def test_engines_are_named_and_an_unknown_one_says_which_exist() -> None:
+    assert "postgres" in ENGINE_NAMES
+    with pytest.raises(DatabaseError, match="no database engine named 'oracle'") as info:
+        engine_named("oracle")
+    assert info.value.fix is not None and "postgres" in info.value.fix
+
+
+def test_postgres_config_php(tmp_path: Path) -> None:
+    db = DatabaseConfig(port=54321, password="p")
+    text = render_config_php(
+        name="d", db=db, wwwroot="http://h", dataroot=tmp_path, layout="classic"
+    )
+    assert "$CFG->dbtype = 'pgsql';" in text
+    assert "$CFG->dblibrary = 'native';" in text
+    assert "$CFG->dboptions = ['dbpersist' => 0, 'dbport' => 54321, 'dbsocket' => ''];" in text
+
+
+def test_postgres_requirements_name_server_clients_and_php_extension(tmp_path: Path) -> None:
+    tree_dir = make_tree(tmp_path / "m", pg="13")
+    from moodle_regress.sandbox.codetree import inspect_tree
+
+    needs = Postgres(binaries=None).requirements(
+        inspect_tree(tree_dir), need_server=False, lookup=lambda name: None, is_root=True
+    )
+    assert needs.php_extension == "pgsql"
+    assert {m.package for m in needs.missing} == {"postgresql-client"}
+    # Without a server the server and runuser are not asked for.
+    assert not any("server" in m.what or "runuser" in m.what for m in needs.missing)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("15", (15, 0, 0)), ("10.11.19-MariaDB-0+deb12u1", (10, 11, 19)), ("10.6.7", (10, 6, 7))],
+)
+def test_server_versions_are_compared_as_numbers(text: str, expected: tuple[int, ...]) -> None:
+    assert version_tuple(text) == expected
+    assert version_at_least(text, None)
+    assert version_at_least("10.11.19-MariaDB", "10.6.7")
+    assert not version_at_least("13", "14")
+
+
+DUMP = b"-- a dump\nCREATE TABLE t (id int);\n" * 1000
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "xz", "bzip2", "zstd"])
+def test_open_dump_decompresses_by_content(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "dump.bin"  # the name says nothing: the content decides
+    if kind == "zstd":
+        if shutil.which("zstd") is None:
+            pytest.skip("zstd is not installed")
+        path.write_bytes(
+            subprocess.run(["zstd", "-c"], input=DUMP, capture_output=True, check=True).stdout
+        )
+    else:
+        packers: dict[str, Callable[[bytes], bytes]] = {
+            "plain": bytes, "gzip": gzip.compress, "xz": lzma.compress, "bzip2": bz2.compress,
+        }  # fmt: skip
+        path.write_bytes(packers[kind](DUMP))
+    with open_dump(path) as stream:
+        assert stream.read() == DUMP
+
+
+def test_cli_offers_the_engines_and_refuses_others(tmp_path: Path) -> None:
+    from moodle_regress.cli.sandbox import sandbox
+
+    result = CliRunner().invoke(
+        sandbox,
+        ["up", "demo", "--code", str(tmp_path), "--db", "oracle"],
+        env={"MOODLE_REGRESS_HOME": str(tmp_path / "home")},
+    )
+    assert result.exit_code == 2
+    assert "Invalid value for '--db': 'oracle' is not" in result.output
+    assert not (tmp_path / "home").exists()
