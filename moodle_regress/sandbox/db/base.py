@@ -137,10 +137,16 @@ class Engine(ABC):
 
     @abstractmethod
     def requirements(
-        self, tree: CodeTree, *, need_server: bool, lookup: Lookup, is_root: bool
+        self,
+        tree: CodeTree | None,
+        *,
+        need_server: bool = True,
+        lookup: Lookup = shutil.which,
+        is_root: bool | None = None,
     ) -> Requirements:
         """The PHP extension Moodle's driver needs, and what of the server and the
-        client tools is missing (checked against the tree's ``environment.xml``)."""
+        client tools is missing (the server's version checked against the tree's
+        ``environment.xml`` when a tree is given)."""
 
     @abstractmethod
     def private_server(self, directory: Path) -> PrivateServer: ...
@@ -349,6 +355,11 @@ def ensure_traversable(path: Path, uid: int, gid: int) -> list[Path]:
         os.chmod(directory, stat.S_IMODE(mode) | stat.S_IXOTH)
         changed.append(directory)
     return changed
+
+
+def root_user(is_root: bool | None = None) -> bool:
+    """Whether the tool runs as root (``is_root`` overrides, for tests)."""
+    return os.geteuid() == 0 if is_root is None else is_root
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from moodle_regress.sandbox.db.base import (
     ensure_traversable,
     feed_tool,
     peek,
+    root_user,
     run_tool,
     version_at_least,
 )
@@ -124,7 +126,12 @@ class Postgres(Engine):
         )
 
     def requirements(
-        self, tree: CodeTree, *, need_server: bool, lookup: Lookup, is_root: bool
+        self,
+        tree: CodeTree | None,
+        *,
+        need_server: bool = True,
+        lookup: Lookup = shutil.which,
+        is_root: bool | None = None,
     ) -> Requirements:
         found = Requirements(php_extension="pgsql")
         for client in ("psql", "pg_dump", "pg_restore"):
@@ -133,7 +140,7 @@ class Postgres(Engine):
         if not need_server:
             return found
         binaries = self.binaries
-        needed = tree.database_requirement("postgres")
+        needed = tree.database_requirement("postgres") if tree is not None else None
         if binaries is None:
             found.missing.append(
                 Missing("PostgreSQL server binaries (/usr/lib/postgresql/*/bin)", "postgresql")
@@ -141,12 +148,12 @@ class Postgres(Engine):
         elif not version_at_least(str(binaries.major), needed):
             found.missing.append(
                 Missing(
-                    f"PostgreSQL {needed} or later for Moodle {tree.branch_key} "
+                    f"PostgreSQL {needed} or later for Moodle {tree and tree.branch_key} "
                     f"(found {binaries.major})",
                     "postgresql",
                 )
             )
-        if is_root and lookup("runuser") is None:
+        if root_user(is_root) and lookup("runuser") is None:
             found.missing.append(
                 Missing("runuser (to run PostgreSQL as an unprivileged user)", "util-linux")
             )
