@@ -28,17 +28,17 @@ from pathlib import Path
 import requests
 
 from moodle_regress.config import load_settings
+from moodle_regress.phprun import PHP_INI, php_command
 from moodle_regress.sandbox import moodle, server
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.db import engine_for
 from moodle_regress.sandbox.manager import Sandbox, SandboxManager, copy_code
-from moodle_regress.sandbox.prereqs import PHP_INI
 
 
 def timed_cli(tree_root: Path, script: str, args: list[str]) -> float:
     started = time.monotonic()
     subprocess.run(
-        [*moodle.php_args(), str(tree_root / "admin" / "cli" / script), *args],
+        [*php_command(), str(tree_root / "admin" / "cli" / script), *args],
         check=True,
         capture_output=True,
     )

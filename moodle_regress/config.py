@@ -26,11 +26,13 @@ from pathlib import Path
 
 import platformdirs
 
+from moodle_regress.errors import MoodleRegressError
+
 APP = "moodle-regress"
 CODE_ENV_PREFIX = "MOODLE_REGRESS_CODE_"
 
 
-class ConfigError(Exception):
+class ConfigError(MoodleRegressError):
     """The configuration file or an environment variable is unusable."""
 
 

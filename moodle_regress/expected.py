@@ -32,13 +32,14 @@ from typing import Any
 import yaml
 
 from moodle_regress.compare import CHANGE_KINDS, ChangeKind, Comparison, Difference
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.observation import canonical
 
 _RULE_FIELDS = {"key", "reason", "change", "before", "after"}
 _CONDITION_FIELDS = {"equals", "regex"}
 
 
-class ExpectedFileError(Exception):
+class ExpectedFileError(MoodleRegressError):
     """An expected-changes file that cannot be used; names the file, line and field."""
 
 

@@ -15,6 +15,7 @@ import threading
 import weakref
 from typing import Any
 
+from moodle_regress.errors import MoodleRegressError
 from moodle_ws import MoodleClient
 
 log = logging.getLogger(__name__)
@@ -23,18 +24,18 @@ MARKER_IDNUMBER = "moodle-regress-test-site"
 MARKER_NAME = "moodle-regress test site (do not delete)"
 
 
-class WriteRefusedError(Exception):
+class WriteRefusedError(MoodleRegressError):
     """The tool refused to write to a site that is not marked as a test site."""
 
     def __init__(self, site: str, cause: str) -> None:
         self.site = site
         self.cause = cause
-        self.hint = (
-            f"If {site} is a test site, mark it: create a course category with ID number "
+        super().__init__(
+            f"refusing to write to {site}: {cause}",
+            f"if {site} is a test site, mark it: create a course category with ID number "
             f"'{MARKER_IDNUMBER}' (Site administration > Courses > Manage courses and "
-            "categories). Or pass --allow-writes to write to it once anyway."
+            "categories); or pass --allow-writes to write to it once anyway",
         )
-        super().__init__(f"refusing to write to {site}: {cause}\nHint: {self.hint}")
 
 
 _lock = threading.Lock()

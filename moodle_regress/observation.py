@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from moodle_regress.errors import MoodleRegressError
+
 Source = Literal["api", "browser"]
 SOURCES: tuple[Source, ...] = ("api", "browser")
 
@@ -39,7 +41,7 @@ SOURCES: tuple[Source, ...] = ("api", "browser")
 SITE_ENTITY = "@site"
 
 
-class ObservationError(ValueError):
+class ObservationError(MoodleRegressError, ValueError):
     """An observation that cannot be recorded (bad key, value that is not JSON)."""
 
 

@@ -23,7 +23,6 @@ controlling process merges the parts at the end of the run.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
@@ -240,7 +239,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ExpectedFileError, OSError) as exc:
         raise pytest.UsageError(f"--moodle-expected {expected_option}: {exc}") from None
     record = Path(record_option).resolve() if record_option else None
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The worker's id from xdist's own config, not PYTEST_XDIST_WORKER: a pytest run
+    # started from inside a worker (pytester) inherits that variable but is no worker.
+    workerinput = getattr(config, "workerinput", None)
+    worker = str(workerinput["workerid"]) if workerinput else "main"
     if record is not None and worker == "main":
         # The controller (or a serial run) starts from no parts: stale ones from an
         # interrupted earlier run would otherwise be merged in.

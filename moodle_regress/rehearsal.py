@@ -38,9 +38,11 @@ from rich.live import Live
 from rich.table import Table
 
 from moodle_regress.compare import Comparison, compare
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.plugins import local_plugins
 from moodle_regress.report.html import write_html_report
 from moodle_regress.report.json_report import write_json_report
 from moodle_regress.resources import any_upgrade_expected, default_plan, suite_dir
@@ -55,7 +57,7 @@ SUITES = ("api", "browser")
 StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
 
 
-class RehearsalError(Exception):
+class RehearsalError(MoodleRegressError):
     """A rehearsal could not run (bad arguments, a stage that failed)."""
 
 
@@ -237,13 +239,11 @@ def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes
 
 def observe_site(descriptor: SiteDescriptor, out: Path, *, plan: Path, seed: int) -> Snapshot:
     """Snapshot the site's seeded entities and site-wide facts through the web services."""
-    from moodle_regress.cli.snapshot import local_plugin_names
-
     with descriptor.client() as client:
         observer = ApiObserver(
             client,
             entity_filter=prefix_filter("mr-"),
-            plugin_candidates=local_plugin_names(descriptor),
+            plugin_candidates=local_plugins(descriptor),
         )
         run = observer.observe()
     run.meta.plan = plan.name

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from moodle_regress.config import Settings, load_settings
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.files import write_atomic
 from moodle_ws import MoodleClient
 from moodle_ws.redaction import register_secret
@@ -24,7 +25,7 @@ DESCRIPTOR_NAME = "site.json"
 TOKEN_ENV = "MOODLE_REGRESS_TOKEN"
 
 
-class SiteError(Exception):
+class SiteError(MoodleRegressError):
     """A ``--site`` value names no usable site."""
 
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodle_regress import __version__
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observation import Observation, ObservationError, Source, canonical
 
@@ -42,7 +43,7 @@ SCHEMA_MAJOR = 1
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "snapshot-1.schema.json"
 
 
-class SnapshotError(Exception):
+class SnapshotError(MoodleRegressError):
     """A snapshot file that cannot be read or written, with what to do about it."""
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from moodle_regress.errors import MoodleRegressError
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
 
@@ -40,7 +42,7 @@ BASE_FLAGS: tuple[str, ...] = (
 )
 
 
-class BrowserNotFoundError(Exception):
+class BrowserNotFoundError(MoodleRegressError):
     """No usable browser for the requested choice."""
 
 

@@ -22,6 +22,8 @@ from moodle_regress.browser.session import Credentials, StorageStates
 from moodle_regress.browser.waits import goto, settle
 from moodle_regress.files import write_json_atomic
 from moodle_regress.guard import MARKER_IDNUMBER, ensure_writable
+from moodle_regress.plugins import installed_formats, installed_themes, site_code_dir
+from moodle_regress.seeding.apply import SeedError
 from moodle_ws.redaction import register_secret
 
 if TYPE_CHECKING:
@@ -44,10 +46,6 @@ SECTIONLESS_FORMATS = frozenset({"singleactivity", "social"})
 
 register_secret(USER_PASSWORD)
 register_secret(SELF_ENROL_KEY)
-
-
-class SeedError(Exception):
-    """The browser suites' data could not be made on the site."""
 
 
 @dataclass
@@ -215,26 +213,6 @@ def enrol(client: MoodleClient, user_ids: dict[str, int], plan: list[tuple[str, 
 # --- admin steps in the browser -------------------------------------------------------
 
 
-def installed_formats(page: Page, base_url: str, category_id: int) -> list[str]:
-    """Course formats a course can be given: the options of the course form's format menu."""
-    goto(page, f"{base_url}/course/edit.php?category={category_id}")
-    values = page.locator("#id_format option").evaluate_all("els => els.map(e => e.value)")
-    formats = [str(v) for v in values if v]
-    if not formats:
-        raise SeedError(f"no course formats offered at {page.url}: is the admin signed in?")
-    return formats
-
-
-def installed_themes(page: Page, base_url: str) -> list[str]:
-    """Themes on the site, from the admin's theme selector."""
-    goto(page, f"{base_url}/admin/themeselector.php")
-    ids = page.locator(".theme-card[id^='theme-card-']").evaluate_all("els => els.map(e => e.id)")
-    themes = sorted(str(i).removeprefix("theme-card-") for i in ids)
-    if not themes:
-        raise SeedError(f"no themes listed at {page.url}: is the admin signed in?")
-    return themes
-
-
 def enable_enrol_instance(
     page: Page, base_url: str, course_id: int, method: str, *, key: str | None = None
 ) -> None:
@@ -311,8 +289,8 @@ def seed(
     context = browser.new_context(storage_state=str(states.get(browser, "admin", admin)))
     try:
         page = context.new_page()
-        formats = installed_formats(page, base, category_id)
-        themes = installed_themes(page, base)
+        formats = installed_formats(client, site_code_dir(site))
+        themes = installed_themes(client, site_code_dir(site))
 
         format_courses: dict[str, SeedCourse] = {}
         for fmt in formats:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moodle_regress.browser.waits import DEFAULT_TIMEOUT_MS, guard_against_tours, settle
+from moodle_regress.errors import MoodleRegressError
 from moodle_ws.redaction import register_secret
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 LOGIN_PATH = "login/index.php"
 
 
-class LoginError(Exception):
+class LoginError(MoodleRegressError):
     """Moodle refused the sign-in or the login form was not where expected."""
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageChops
 
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.files import write_atomic
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ VOLATILE_SELECTORS: tuple[str, ...] = (
 )
 
 
-class ImageCompareError(Exception):
+class ImageCompareError(MoodleRegressError):
     """An image could not be read for comparison."""
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from moodle_regress.errors import MoodleRegressError
+
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Response
 
@@ -59,7 +61,7 @@ TOUR_GUARD_SCRIPT = """(() => {
 })();"""
 
 
-class PageNotSettledError(Exception):
+class PageNotSettledError(MoodleRegressError):
     """The page kept JavaScript pending past the timeout."""
 
 

@@ -1,30 +1,80 @@
-"""The ``moodle-regress`` command.  Each concern has its own module of subcommands."""
+"""The ``moodle-regress`` command.  Each concern has its own module of subcommands.
+
+Every failure is translated once, here (:class:`ToolGroup`): a
+:class:`~moodle_regress.errors.MoodleRegressError` or a client error becomes one line
+``error: <message> (fix: ...)`` and exit status 2; ``-v`` prints the traceback too.
+Exit status 1 means "unexpected differences" and nothing else.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from typing import IO, Any
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
 
 from moodle_regress import __version__
+from moodle_regress.errors import MoodleRegressError, one_line
 from moodle_ws import MoodleError
-from moodle_ws.redaction import install_log_redaction
+from moodle_ws.redaction import install_log_redaction, redact
 
 console = Console(stderr=True)
 
-
-class ToolError(click.ClickException):
-    """A failure the user can act on: printed as one clear message, exit status 2."""
-
-    exit_code = 2
+#: The exit status of every failure of the tool (usage errors included).
+EXIT_ERROR = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ToolError(MoodleRegressError):
+    """A failure a command finds itself (options that do not fit together...)."""
+
+
+class OneLineError(click.ClickException):
+    """What the user sees of any failure: one line, exit status 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", file=file or sys.stderr)
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming the failure (and its fix, for the tool's own errors)."""
+    if isinstance(exc, MoodleRegressError):
+        return exc.one_line()
+    if isinstance(exc, (MoodleError, OSError)):
+        return one_line(redact(str(exc)))
+    return (
+        f"unexpected {type(exc).__name__}: {one_line(redact(str(exc)))} "
+        "(a bug: run with -v for the traceback, and report it)"
+    )
+
+
+class ToolGroup(click.Group):
+    """A command group that translates every failure of its commands (see the module)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if _verbosity(ctx):
+                text = "".join(traceback.format_exception(exc))
+                click.echo(redact(text), file=sys.stderr, nl=False)
+            raise OneLineError(describe(exc)) from exc
+
+
+def _verbosity(ctx: click.Context) -> int:
+    return int(ctx.find_root().params.get("verbose") or 0)
+
+
+@click.group(cls=ToolGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="moodle-regress")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug); tracebacks.")
 def cli(verbose: int) -> None:
     """Rehearse Moodle upgrades and show what changed."""
     level = logging.WARNING - 10 * min(verbose, 2)
@@ -59,7 +109,7 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Entry point: turn every known error into one line and exit status 2."""
+    """Entry point: exit statuses reach the shell; failures are one line (see the module)."""
     _register()
     try:
         # Outside standalone mode click returns the code of a command's Exit
@@ -74,6 +124,3 @@ def main() -> None:
     except click.Abort:
         console.print("aborted")
         sys.exit(130)
-    except MoodleError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        sys.exit(2)

@@ -24,7 +24,7 @@ from moodle_regress.resources import (
     resolve_plan,
 )
 from moodle_regress.sandbox.db import DEFAULT_ENGINE
-from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
+from moodle_regress.site import SiteDescriptor, resolve_site
 
 
 def _suites(value: str) -> tuple[str, ...]:
@@ -207,10 +207,7 @@ def compare_command(
     settings = load_settings()
     descriptors: list[SiteDescriptor] = []
     for value in sites:
-        try:
-            descriptors.append(resolve_site(value, settings))
-        except SiteError as exc:
-            raise ToolError(str(exc)) from None
+        descriptors.append(resolve_site(value, settings))
     result = compare_sites(
         descriptors[0],
         descriptors[1],

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import click
 from rich.table import Table
 
-from moodle_regress.cli import ToolError, console
-from moodle_regress.config import ConfigError
+from moodle_regress.cli import ToolError, ToolGroup, console
 from moodle_regress.sandbox import prereqs
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.db import DEFAULT_ENGINE, ENGINE_NAMES, engine_named
-from moodle_regress.sandbox.errors import SandboxError
 from moodle_regress.sandbox.manager import SandboxManager
 from moodle_regress.sandbox.progress import Steps
-from moodle_regress.site import SiteError
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 CODE = click.option(
     "--code",
@@ -42,24 +33,11 @@ DB_ENGINE = click.option(
 )
 
 
-def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Every sandbox failure becomes one line and exit status 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except (SandboxError, SiteError, ConfigError) as exc:
-            raise ToolError(str(exc)) from None
-
-    return wrapper
-
-
 def manager() -> SandboxManager:
     return SandboxManager(steps=Steps(console))
 
 
-@click.group()
+@click.group(cls=ToolGroup)
 def sandbox() -> None:
     """Bring up, upgrade, back up and restore local Moodle sites."""
 
@@ -78,7 +56,6 @@ def sandbox() -> None:
 @click.option(
     "--install-packages", is_flag=True, help="Install missing Debian packages with apt-get."
 )
-@one_line_errors
 def up(  # noqa: PLR0917 - click passes options positionally
     name: str,
     code_dir: Path,
@@ -109,7 +86,6 @@ def up(  # noqa: PLR0917 - click passes options positionally
 @sandbox.command()
 @CODE
 @DB_ENGINE
-@one_line_errors
 def check(code_dir: Path, engine: str | None) -> None:
     """Say what this machine lacks for a sandbox of that code tree."""
     tree = inspect_tree(code_dir)
@@ -125,7 +101,6 @@ def check(code_dir: Path, engine: str | None) -> None:
 @sandbox.command()
 @click.argument("name")
 @CODE
-@one_line_errors
 def upgrade(name: str, code_dir: Path) -> None:
     """Upgrade sandbox NAME to the code in --code (a backup is taken first)."""
     result = manager().get(name).upgrade(code_dir)
@@ -145,7 +120,6 @@ def upgrade(name: str, code_dir: Path) -> None:
 @sandbox.command()
 @click.argument("name")
 @click.argument("file", type=click.Path(path_type=Path))
-@one_line_errors
 def backup(name: str, file: Path) -> None:
     """Back up sandbox NAME (database, dataroot, code tree, config) to FILE."""
     path = manager().get(name).backup(file)
@@ -164,7 +138,6 @@ def backup(name: str, file: Path) -> None:
     default=None,
     help="Refuse unless the backup holds this engine's database (default: the backup's).",
 )
-@one_line_errors
 def restore(
     name: str, file: Path, code_dir: Path | None, port: int | None, engine: str | None
 ) -> None:
@@ -180,7 +153,6 @@ def restore(
 @sandbox.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@one_line_errors
 def status(name: str, as_json: bool) -> None:
     """Show whether sandbox NAME runs and answers."""
     st = manager().get(name).status(probe=True)
@@ -208,7 +180,6 @@ def status(name: str, as_json: bool) -> None:
 
 
 @sandbox.command(name="list")
-@one_line_errors
 def list_() -> None:
     """List the sandboxes."""
     table = Table("name", "state", "release", "url", "code")
@@ -221,7 +192,6 @@ def list_() -> None:
 
 @sandbox.command()
 @click.argument("name")
-@one_line_errors
 def stop(name: str) -> None:
     """Stop sandbox NAME's web server and database."""
     manager().get(name).stop()
@@ -229,7 +199,6 @@ def stop(name: str) -> None:
 
 @sandbox.command()
 @click.argument("name")
-@one_line_errors
 def start(name: str) -> None:
     """Start sandbox NAME again."""
     descriptor = manager().get(name).start()
@@ -239,7 +208,6 @@ def start(name: str) -> None:
 @sandbox.command()
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask.")
-@one_line_errors
 def destroy(name: str, yes: bool) -> None:
     """Stop sandbox NAME and delete it with all its data."""
     box = manager().sandbox(name)

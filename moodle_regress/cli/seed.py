@@ -8,13 +8,10 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from moodle_regress.cli import ToolError, console
-from moodle_regress.guard import WriteRefusedError
+from moodle_regress.cli import console
 from moodle_regress.resources import default_plan, resolve_plan
 from moodle_regress.seeding import (
     ApplyOptions,
-    PlanError,
-    SeedError,
     Summary,
     apply_dataset,
     cleanup,
@@ -24,7 +21,7 @@ from moodle_regress.seeding import (
     local_site,
 )
 from moodle_regress.seeding.apply import SEED_TIMEOUT
-from moodle_regress.site import SiteError, resolve_site
+from moodle_regress.site import resolve_site
 
 SITE_HELP = "Descriptor file, sandbox name, configured site or URL."
 
@@ -88,29 +85,26 @@ def seed(  # noqa: PLR0917 - one parameter per option
     workers: int,
 ) -> None:
     """Create the plan's users, courses, enrolments... on SITE (only what is missing)."""
-    try:
-        descriptor = resolve_site(site)
-        plan = load_plan(resolve_plan(plan_path) if plan_path else default_plan())
-        with descriptor.client(timeout=SEED_TIMEOUT) as client:
-            local = local_site(descriptor)
-            formats = installed_formats(client, local)
-            data = generate(plan, seed, installed_formats=formats, tag=tag)
-            with Progress(
-                TextColumn("{task.description:<18}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=console,
-            ) as bar:
-                summary = apply_dataset(
-                    client,
-                    data,
-                    allow_writes=allow_writes,
-                    progress=_RichProgress(bar),
-                    options=ApplyOptions(workers=workers),
-                    local=local,
-                )
-    except (SiteError, PlanError, SeedError, WriteRefusedError) as exc:
-        raise ToolError(str(exc)) from None
+    descriptor = resolve_site(site)
+    plan = load_plan(resolve_plan(plan_path) if plan_path else default_plan())
+    with descriptor.client(timeout=SEED_TIMEOUT) as client:
+        local = local_site(descriptor)
+        formats = installed_formats(client, local)
+        data = generate(plan, seed, installed_formats=formats, tag=tag)
+        with Progress(
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+        ) as bar:
+            summary = apply_dataset(
+                client,
+                data,
+                allow_writes=allow_writes,
+                progress=_RichProgress(bar),
+                options=ApplyOptions(workers=workers),
+                local=local,
+            )
     console.print(
         summary_table(
             summary,
@@ -143,19 +137,16 @@ def cleanup_command(
     site: str, tag: str, plan_path: Path | None, seed: int, allow_writes: bool
 ) -> None:
     """Delete exactly the entities a seeding run with TAG created."""
-    try:
-        descriptor = resolve_site(site)
-        with descriptor.client(timeout=SEED_TIMEOUT) as client:
-            data = None
-            if plan_path is not None:
-                formats = installed_formats(client, local_site(descriptor))
-                data = generate(
-                    load_plan(resolve_plan(plan_path)), seed, installed_formats=formats, tag=tag
-                )
-            with console.status(f"removing entities tagged {tag!r}"):
-                result = cleanup(client, tag, allow_writes=allow_writes, data=data)
-    except (SiteError, PlanError, WriteRefusedError) as exc:
-        raise ToolError(str(exc)) from None
+    descriptor = resolve_site(site)
+    with descriptor.client(timeout=SEED_TIMEOUT) as client:
+        data = None
+        if plan_path is not None:
+            formats = installed_formats(client, local_site(descriptor))
+            data = generate(
+                load_plan(resolve_plan(plan_path)), seed, installed_formats=formats, tag=tag
+            )
+        with console.status(f"removing entities tagged {tag!r}"):
+            result = cleanup(client, tag, allow_writes=allow_writes, data=data)
     table = Table(title=f"removed from {descriptor.url} (tag {tag})")
     table.add_column("entities")
     table.add_column("deleted", justify="right")

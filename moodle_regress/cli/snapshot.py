@@ -7,22 +7,10 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from moodle_regress.cli import ToolError, console
-from moodle_regress.observe import ApiObserver, ObserveError, all_entities, prefix_filter
-from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
-from moodle_regress.snapshot import SnapshotError
-
-
-def local_plugin_names(descriptor: SiteDescriptor) -> dict[str, list[str]]:
-    """Theme and course format names in a sandbox's code tree (candidates to check)."""
-    if descriptor.sandbox is None:
-        return {}
-    webroot = descriptor.sandbox.webroot
-    found: dict[str, list[str]] = {}
-    for kind, folder in (("theme", webroot / "theme"), ("format", webroot / "course" / "format")):
-        if folder.is_dir():
-            found[kind] = sorted(p.name for p in folder.iterdir() if (p / "version.php").is_file())
-    return found
+from moodle_regress.cli import console
+from moodle_regress.observe import ApiObserver, all_entities, prefix_filter
+from moodle_regress.plugins import local_plugins
+from moodle_regress.site import resolve_site
 
 
 @click.command("snapshot")
@@ -64,10 +52,7 @@ def snapshot(
     workers: int,
 ) -> None:
     """Observe SITE's seeded entities and the site as a whole into a snapshot file."""
-    try:
-        descriptor = resolve_site(site_ref)
-    except SiteError as exc:
-        raise ToolError(str(exc)) from None
+    descriptor = resolve_site(site_ref)
     entity_filter = all_entities if all_ else prefix_filter(f"mr-{tag}-" if tag else prefix)
     client = descriptor.client(max_workers=workers)
     with (
@@ -86,13 +71,10 @@ def snapshot(
             entity_filter=entity_filter,
             concurrent=not serial,
             max_workers=workers,
-            plugin_candidates=local_plugin_names(descriptor),
+            plugin_candidates=local_plugins(descriptor),
             progress=progress,
         )
-        try:
-            run = observer.observe()
-        except ObserveError as exc:
-            raise ToolError(str(exc)) from None
+        run = observer.observe()
     run.meta.plan = plan
     run.meta.seed = seed
     run.meta.run_tag = tag
@@ -103,10 +85,7 @@ def snapshot(
             f"{(f'mr-{tag}-' if tag else prefix)!r}; only site-wide facts were observed "
             "(seed the site first, or pass --all)"
         )
-    try:
-        snap.save(out)
-    except SnapshotError as exc:
-        raise ToolError(str(exc)) from None
+    snap.save(out)
     for note in run.meta.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(

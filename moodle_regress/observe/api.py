@@ -50,14 +50,16 @@ from typing import Any, TypeVar
 
 from rich.progress import Progress, TaskID
 
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.observation import SITE_ENTITY, Normaliser, Observation, make_key
+from moodle_regress.plugins import CORE_FORMATS, CORE_THEMES, display_name, probe_call
 from moodle_regress.snapshot import Snapshot, SnapshotMeta, public_url
 from moodle_ws import AccessDeniedError, FunctionNotFoundError, MoodleClient
 
 T = TypeVar("T")
 
 
-class ObserveError(Exception):
+class ObserveError(MoodleRegressError):
     """The site cannot be observed at all (a clear cause and fix in the message)."""
 
 
@@ -76,9 +78,6 @@ OBSERVER_FUNCTIONS: tuple[str, ...] = (
     "core_get_string",
 )
 
-#: Plugins every supported Moodle ships; checked even when no course uses them.
-CORE_THEMES = ("boost", "classic")
-CORE_FORMATS = ("topics", "weeks", "singleactivity", "social")
 
 SITE_FIELDS = ("release", "version", "sitename", "lang", "sitecalendartype")
 COURSE_FIELDS = (
@@ -352,8 +351,8 @@ class ApiObserver:
             elif kind == "usercourses":
                 self._shape("core_enrol_get_users_courses", result)
                 user_courses[str(job["username"])] = {str(c["shortname"]) for c in result}
-            elif isinstance(result, str) and not result.startswith("[["):
-                plugins[job[0]][job[1]] = result
+            elif (shown := display_name(result)) is not None:
+                plugins[job[0]][job[1]] = shown
 
         for course, group in groups:
             self._observe_group(out, str(course["shortname"]), group, members)
@@ -382,10 +381,8 @@ class ApiObserver:
             return self._call("core_group_get_group_members", groupids=arg)
         if kind == "usercourses":
             return self._call("core_enrol_get_users_courses", userid=arg["id"])
-        plugin_type, name = arg
-        return self._call(
-            "core_get_string", component=f"{plugin_type}_{name}", stringid="pluginname"
-        )
+        function, params = probe_call(*arg)
+        return self._call(function, **params)
 
     def _plugin_candidates(
         self, info: Mapping[str, Any], courses: Sequence[Mapping[str, Any]]

@@ -1,23 +1,22 @@
 """Every way a sandbox operation can fail, each with its cause and the fix.
 
-The CLI prints ``str(error)`` as one line and exits with status 2.
+All derive from :class:`moodle_regress.errors.MoodleRegressError`: the CLI prints
+them as one line and exits with status 2.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from moodle_regress.errors import MoodleRegressError
 
-class SandboxError(Exception):
+
+class SandboxError(MoodleRegressError):
     """A sandbox operation failed; ``cause`` says why, ``fix`` what to do about it."""
 
-    def __init__(self, cause: str, fix: str | None = None) -> None:
-        self.cause = cause
-        self.fix = fix
-        super().__init__(cause)
-
-    def __str__(self) -> str:
-        return f"{self.cause} (fix: {self.fix})" if self.fix else self.cause
+    @property
+    def cause(self) -> str:
+        return self.message
 
 
 class PrerequisiteError(SandboxError):

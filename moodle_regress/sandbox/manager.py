@@ -449,7 +449,7 @@ class Sandbox:
         # Known to the database but absent from the new code, counted after the
         # upgrade: Moodle itself uninstalls the standard plugins it dropped (Atto in
         # 5.0...), so what is left are the site's own plugins the new tree lacks.
-        missing = sorted(moodle.installed_plugins(state.db) - tree.plugins)
+        missing = configured.missing_plugins
         if missing:
             self.steps.note(
                 "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)

@@ -3,19 +3,16 @@ tool's own PHP script that configures a site for testing."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from moodle_regress.files import write_atomic
+from moodle_regress.phprun import PhpScriptError, last_lines, run_php, run_php_script
 from moodle_regress.sandbox.codetree import CodeTree
 from moodle_regress.sandbox.db import DatabaseConfig, engine_for, query
 from moodle_regress.sandbox.db.base import PhpValue
 from moodle_regress.sandbox.errors import InstallError, SandboxError
-from moodle_regress.sandbox.prereqs import PHP_INI
 
 SERVICE = "moodle_regress"
 SERVICE_NAME = "moodle-regress"
@@ -28,8 +25,6 @@ FUNCTION_PREFIXES: tuple[str, ...] = (
     "core_", "enrol_", "tool_mobile_", "gradereport_", "mod_", "block_", "message_",
     "report_", "tool_lp_", "tool_dataprivacy_", "tool_policy_", "qbank_", "format_",
 )  # fmt: skip
-
-_RESULT = "MOODLE_REGRESS_RESULT "
 
 
 def php_string(value: str) -> str:
@@ -90,14 +85,6 @@ def write_config(tree: CodeTree, text: str) -> None:
     write_atomic(tree.config_php, text, mode=0o640)
 
 
-def php_args(ini: dict[str, str] | None = None) -> list[str]:
-    settings = {**PHP_INI, **(ini or {})}
-    args = ["php"]
-    for key, value in settings.items():
-        args += ["-d", f"{key}={value}"]
-    return args
-
-
 def run_cli(
     tree: CodeTree,
     script: str,
@@ -108,26 +95,19 @@ def run_cli(
     what: str,
     stdin: str | None = None,
 ) -> str:
-    """Run one of Moodle's CLI scripts, logging its output; raise ``error`` naming
-    the last lines of output when it fails."""
-    command = [*php_args(), str(tree.cli(script)), *args]
-    result = subprocess.run(
-        command, input=stdin, check=False, capture_output=True, text=True, cwd=str(tree.root)
+    """Run one of Moodle's own CLI scripts, logging its output (passwords left out);
+    raise ``error`` naming the last lines of output when it fails."""
+    shown = " ".join(a for a in args if "pass" not in a)
+    result = run_php(
+        [str(tree.cli(script)), *args],
+        cwd=tree.root,
+        title=f"{script} {shown}".strip(),
+        log=log,
+        stdin=stdin,
     )
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as handle:
-        handle.write(f"$ php {script} {' '.join(a for a in args if 'pass' not in a)}\n")
-        handle.write(result.stdout)
-        handle.write(result.stderr)
-        handle.write(f"[exit status {result.returncode}]\n")
     if result.returncode != 0:
         raise error(f"{what} failed: {last_lines(result.stdout + result.stderr)}", f"see {log}")
     return result.stdout
-
-
-def last_lines(output: str, count: int = 3) -> str:
-    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
-    return " / ".join(lines[-count:]) or "no output"
 
 
 def install(
@@ -185,14 +165,14 @@ class Configured:
     functions: int
     added: list[str] = field(default_factory=list)
     tours_disabled: int = 0
+    #: Plugins the database knows but the code lacks (Moodle's plugin manager says).
+    missing_plugins: list[str] = field(default_factory=list)
 
 
 def configure(tree: CodeTree, *, log: Path, admin_password: str | None = None) -> Configured:
-    """Configure the site for testing (see ``php/configure.php``); also set the
-    admin's password when given."""
-    script = resources.files("moodle_regress.sandbox") / "php" / "configure.php"
+    """Configure the site for testing (see ``moodle_regress/php/configure.php``); also set
+    the admin's password when given."""
     payload = {
-        "config": str(tree.config_php),
         "service": SERVICE,
         "service_name": SERVICE_NAME,
         "prefixes": list(FUNCTION_PREFIXES),
@@ -200,27 +180,13 @@ def configure(tree: CodeTree, *, log: Path, admin_password: str | None = None) -
         "marker_name": MARKER_NAME,
         "admin_password": admin_password or "",
     }
-    with resources.as_file(script) as path:
-        result = subprocess.run(
-            [*php_args(), str(path)],
-            input=json.dumps(payload),
-            check=False,
-            capture_output=True,
-            text=True,
-            cwd=str(tree.root),
-        )
-    with log.open("a") as handle:
-        handle.write("$ php configure.php (moodle-regress)\n")
-        handle.write(result.stdout.replace(_RESULT, "configured: ").split('"token"')[0] + "\n")
-        handle.write(result.stderr)
-    for line in result.stdout.splitlines():
-        if line.startswith(_RESULT):
-            data = json.loads(line[len(_RESULT) :])
-            return Configured(**{k: data[k] for k in Configured.__dataclass_fields__})
-    raise InstallError(
-        f"configuring the site for testing failed: {last_lines(result.stdout + result.stderr)}",
-        f"see {log}",
-    )
+    try:
+        data = run_php_script(tree.root, "configure.php", payload, log=log)
+    except PhpScriptError as exc:
+        raise InstallError(
+            f"configuring the site for testing failed: {exc.message}", exc.fix
+        ) from None
+    return Configured(**{k: data[k] for k in Configured.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -249,11 +215,3 @@ def site_version(db: DatabaseConfig) -> tuple[str, str]:
     )
     values = {str(name): value or "" for name, value in rows}
     return values.get("release", ""), values.get("version", "")
-
-
-def installed_plugins(db: DatabaseConfig) -> set[str]:
-    """Plugins the database knows (they have a recorded version)."""
-    rows = query(db, f"SELECT plugin FROM {db.prefix}config_plugins WHERE name = 'version'")
-    return {
-        plugin for (plugin,) in rows if plugin and "_" in plugin and not plugin.startswith("core")
-    }

@@ -19,14 +19,6 @@ from moodle_regress.sandbox.codetree import CodeTree, release_tuple
 from moodle_regress.sandbox.db import DEFAULT_ENGINE, Engine, engine_named
 from moodle_regress.sandbox.errors import PrerequisiteError
 
-#: PHP settings every sandbox passes to PHP (command line and server).
-PHP_INI: dict[str, str] = {
-    "max_input_vars": "5000",
-    "memory_limit": "512M",
-    "post_max_size": "64M",
-    "upload_max_filesize": "64M",
-}
-
 #: Extensions outside PHP's core Debian package (``php8.2-common``); any other one
 #: comes with ``php8.2-common``.
 _EXTENSION_PACKAGES = {

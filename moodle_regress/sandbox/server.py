@@ -16,8 +16,8 @@ from pathlib import Path
 
 import requests
 
+from moodle_regress.phprun import php_command
 from moodle_regress.sandbox.errors import ServerError
-from moodle_regress.sandbox.moodle import php_args
 from moodle_regress.sandbox.processes import (
     free_port,
     pid_alive,
@@ -57,7 +57,7 @@ def start(
     require_free(port, "web server")
     log.parent.mkdir(parents=True, exist_ok=True)
     ini = {**SERVER_INI, "error_log": str(error_log)}
-    command = [*php_args(ini), "-S", f"127.0.0.1:{port}", "-t", str(webroot)]
+    command = [*php_command(ini), "-S", f"127.0.0.1:{port}", "-t", str(webroot)]
     env = {**os.environ, "PHP_CLI_SERVER_WORKERS": str(workers)}
     with log.open("ab") as out:
         process = subprocess.Popen(

@@ -25,7 +25,11 @@ def local_site(descriptor: SiteDescriptor) -> LocalSite | None:
     """The site's code tree when it is a local sandbox, else None."""
     if descriptor.sandbox is None:
         return None
-    return LocalSite(code_dir=descriptor.sandbox.code_dir, webroot=descriptor.sandbox.webroot)
+    return LocalSite(
+        code_dir=descriptor.sandbox.code_dir,
+        webroot=descriptor.sandbox.webroot,
+        log=descriptor.sandbox.root / "logs" / "seed.log",
+    )
 
 
 __all__ = [

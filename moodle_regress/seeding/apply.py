@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.guard import ensure_writable
 from moodle_regress.seeding.generate import Course, Dataset
 from moodle_regress.seeding.site import LocalSite
@@ -65,11 +66,12 @@ STEPS = (
 )
 
 
-class SeedError(Exception):
-    """The dataset cannot be applied to this site (a reference the site lacks...)."""
+class SeedError(MoodleRegressError):
+    """Seeding data cannot be made on this site (a reference the site lacks, a page
+    that refuses...): the plan's seeder and the browser suites' one alike."""
 
 
-class ApplyInterrupted(Exception):
+class ApplyInterrupted(MoodleRegressError):
     """Raised by a ``before_write`` hook to stop a run (tests use it)."""
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 from faker import Faker
 
+from moodle_regress.plugins import CORE_FORMATS
 from moodle_regress.seeding.plan import (
     ALL_FORMATS,
-    CORE_FORMATS,
     CourseSpec,
     EnrolMethodSpec,
     Plan,

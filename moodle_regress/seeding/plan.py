@@ -49,9 +49,9 @@ from pydantic import (
     model_validator,
 )
 
+from moodle_regress.errors import MoodleRegressError
+
 ALL_FORMATS = "all"
-#: The formats every Moodle release has.
-CORE_FORMATS = ("topics", "weeks", "singleactivity", "social")
 TAG_RE = re.compile(r"^[a-z0-9]{1,12}$")
 USERNAME_RE = re.compile(r"^[a-z0-9_.@-]+$")
 
@@ -368,7 +368,7 @@ class PlanIssue:
     message: str
 
 
-class PlanError(Exception):
+class PlanError(MoodleRegressError):
     """The plan file cannot be used; ``issues`` say where and why."""
 
     def __init__(self, source: str, issues: list[PlanIssue]) -> None:

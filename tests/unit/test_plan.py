@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from moodle_regress.plugins import CORE_FORMATS
 from moodle_regress.resources import default_plan
 from moodle_regress.seeding.generate import SECTIONLESS_FORMATS, generate
-from moodle_regress.seeding.plan import CORE_FORMATS, PlanError, load_plan, parse_plan
+from moodle_regress.seeding.plan import PlanError, load_plan, parse_plan
 
 DEFAULT_PLAN = default_plan()
 

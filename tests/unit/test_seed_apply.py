@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from moodle_regress.plugins import CORE_FORMATS
 from moodle_regress.seeding import ApplyInterrupted, apply_dataset, generate, parse_plan
 from moodle_regress.seeding.apply import Summary, chunks
 from moodle_regress.seeding.generate import Dataset
-from moodle_regress.seeding.plan import CORE_FORMATS
 from moodle_regress.seeding.record import RECORDED_OPTIONS, RECORDED_PLAN, RECORDED_SEED
 from moodle_ws import MoodleClient
 from moodle_ws.testing import PLACEHOLDER_URL, Recording, ReplayTransport

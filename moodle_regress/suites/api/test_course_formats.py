@@ -14,9 +14,15 @@ from typing import Any
 
 import pytest
 
+from moodle_regress.plugins import (
+    CORE_FORMATS,
+    installed_formats,
+    local_formats,
+    probe_call,
+    site_code_dir,
+)
 from moodle_regress.pytest_recording import TestObservations
-from moodle_regress.seeding import Dataset, installed_formats, local_site
-from moodle_regress.seeding.plan import CORE_FORMATS
+from moodle_regress.seeding import Dataset
 from moodle_regress.site import SiteError, resolve_site
 from moodle_regress.suites.api.conftest import course_id
 from moodle_ws import MoodleClient, MoodleError
@@ -35,11 +41,10 @@ def site_formats(config: pytest.Config) -> list[str]:
     if value:
         try:
             descriptor = resolve_site(str(value))
-            local = local_site(descriptor)
-            if local is not None:
+            code_dir = site_code_dir(descriptor)
+            if code_dir is not None:
                 # The code tree says without a call (and the same in every worker).
-                extras = [f for f in local.formats_on_disk() if f not in CORE_FORMATS]
-                found += sorted(extras)
+                found = local_formats(code_dir)
             else:
                 with descriptor.client() as client:
                     found = installed_formats(client)
@@ -55,9 +60,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _plugin_name(client: MoodleClient, course_format: str) -> str:
-    return str(
-        client.call("core_get_string", component=f"format_{course_format}", stringid="pluginname")
-    )
+    function, params = probe_call("format", course_format)
+    return str(client.call(function, **params))
 
 
 def test_format_section_shape_and_options(

@@ -3,10 +3,10 @@
 No web-service function lists installed themes.  Candidates (the core themes, the
 site's, those courses force, and for a sandbox those in its code tree) are checked
 with ``core_get_string``: an installed theme has a ``pluginname`` string, a missing
-one answers ``[[pluginname]]`` (the observer, :mod:`moodle_regress.observe.api`,
-does the same).  Holds on any version: the site theme is an installed theme; boost
-is installed; where course themes are allowed, a course's theme can be switched
-and read back, and an unknown theme is refused.
+one answers ``[[pluginname]]`` (:mod:`moodle_regress.plugins`, as the observer does).
+Holds on any version: the site theme is an installed theme; boost is installed; where
+course themes are allowed, a course's theme can be switched and read back, and an unknown
+theme is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from moodle_regress.observe.api import CORE_THEMES
+from moodle_regress.plugins import CORE_THEMES, display_name, local_plugins, probe_call
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.site import SiteDescriptor
 from moodle_ws import MoodleClient, MoodleWarning
@@ -25,8 +25,8 @@ from moodle_ws.areas.courses import CourseUpdate
 
 def theme_name(client: MoodleClient, theme: str) -> str | None:
     """The theme's display name, or None when it is not installed."""
-    text = str(client.call("core_get_string", component=f"theme_{theme}", stringid="pluginname"))
-    return None if text.startswith("[[") else text
+    function, params = probe_call("theme", theme)
+    return display_name(client.call(function, **params))
 
 
 def candidate_themes(client: MoodleClient, site: SiteDescriptor) -> set[str]:
@@ -35,9 +35,7 @@ def candidate_themes(client: MoodleClient, site: SiteDescriptor) -> set[str]:
     for course in client.call("core_course_get_courses"):
         if course.get("forcetheme"):
             names.add(str(course["forcetheme"]))
-    if site.sandbox is not None:
-        folder = site.sandbox.webroot / "theme"
-        names |= {p.parent.name for p in folder.glob("*/version.php")}
+    names |= set(local_plugins(site).get("theme", ()))
     return names
 
 

@@ -5,16 +5,14 @@
 // Input, as JSON on stdin: config (path of the site's config.php), service,
 // service_name, prefixes (function name prefixes to put in the service),
 // marker_idnumber, marker_name, admin_password (optional: set it).
-// Output: one line "MOODLE_REGRESS_RESULT <json>" on stdout.
+// Output: the site's release, version, branch, the token, the service's functions, the
+// plugins the code lacks.
 
 define('CLI_SCRIPT', true);
-
-$input = json_decode(stream_get_contents(STDIN), true);
-if (!is_array($input) || empty($input['config'])) {
-    fwrite(STDERR, "moodle-regress configure.php: expected a JSON object on stdin\n");
-    exit(1);
-}
+require(__DIR__ . '/lib/common.php');
+$input = moodle_regress_input();
 require($input['config']);
+moodle_regress_catch_errors();
 require_once($CFG->libdir . '/adminlib.php');
 require_once($CFG->dirroot . '/webservice/lib.php');
 
@@ -104,7 +102,19 @@ if (!$DB->record_exists('course_categories', ['idnumber' => $input['marker_idnum
     ]);
 }
 
-echo "MOODLE_REGRESS_RESULT " . json_encode([
+// Plugins the database knows but the code lacks (after an upgrade to a tree without
+// them); Moodle uninstalls the standard plugins it dropped itself (Atto in 5.0...).
+$missing = [];
+foreach (core_plugin_manager::instance()->get_plugins() as $plugins) {
+    foreach ($plugins as $plugin) {
+        if ($plugin->get_status() === core_plugin_manager::PLUGIN_STATUS_MISSING) {
+            $missing[] = $plugin->component;
+        }
+    }
+}
+sort($missing);
+
+moodle_regress_result([
     'release' => $CFG->release,
     'version' => (string)$CFG->version,
     'branch' => (string)$CFG->branch,
@@ -114,4 +124,5 @@ echo "MOODLE_REGRESS_RESULT " . json_encode([
     'added' => $added,
     'tours_disabled' => $tourcount,
     'admin_id' => (int)$admin->id,
-]) . "\n";
+    'missing_plugins' => $missing,
+]);

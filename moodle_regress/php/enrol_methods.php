@@ -7,16 +7,13 @@
 // Input, JSON on stdin: {"config": "<path of config.php>",
 //   "courses": [{"courseid": 12, "methods": [{"method": "self", "key": "..."},
 //                                            {"method": "guest", "password": null}]}]}
-// Output: one line "MOODLE_REGRESS_RESULT {"changed": N, "unchanged": M}".
+// Output: {"changed": N, "unchanged": M}.
 
 define('CLI_SCRIPT', true);
-
-$input = json_decode(stream_get_contents(STDIN), true);
-if (!is_array($input) || empty($input['config'])) {
-    fwrite(STDERR, "moodle-regress enrol_methods.php: expected a JSON object on stdin\n");
-    exit(1);
-}
+require(__DIR__ . '/lib/common.php');
+$input = moodle_regress_input();
 require($input['config']);
+moodle_regress_catch_errors();
 require_once($CFG->libdir . '/enrollib.php');
 
 global $DB;
@@ -30,8 +27,7 @@ foreach ($input['courses'] as $entry) {
         $type = $method['method'];
         $plugin = enrol_get_plugin($type);
         if (!$plugin) {
-            fwrite(STDERR, "enrolment plugin $type is not installed\n");
-            exit(2);
+            moodle_regress_error("enrolment plugin $type is not installed", 'enrolnotinstalled');
         }
         $secret = $type === 'self' ? ($method['key'] ?? '') : ($method['password'] ?? '');
         $secret = (string)$secret;
@@ -56,4 +52,4 @@ foreach ($input['courses'] as $entry) {
         $changed++;
     }
 }
-echo "MOODLE_REGRESS_RESULT " . json_encode(['changed' => $changed, 'unchanged' => $unchanged]) . "\n";
+moodle_regress_result(['changed' => $changed, 'unchanged' => $unchanged]);

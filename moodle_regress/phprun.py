@@ -1,0 +1,202 @@
+"""Running PHP against a Moodle code tree: our scripts (JSON in, result out) and PHP itself.
+
+Every PHP script of ours lives in ``moodle_regress/php/`` and runs through
+:func:`run_php_script`.  The protocol:
+
+- stdin: one JSON object, the payload plus ``config`` (the path of the site's
+  ``config.php``);
+- the script starts ``define('CLI_SCRIPT', true); require(__DIR__ . '/lib/common.php');
+  $input = moodle_regress_input(); require($input['config']); moodle_regress_catch_errors();``
+  and ends with ``moodle_regress_result($data)``: one line ``MOODLE_REGRESS_RESULT <json>``;
+- an uncaught exception prints ``MOODLE_REGRESS_ERROR <json {message, errorcode,
+  debuginfo}>`` (``lib/common.php``), raised here as :class:`PhpScriptError` with
+  Moodle's own message and debug information;
+- everything else the script prints goes to the log, with secrets masked.
+
+Batch: one run per job (a list of courses, of plugins...), never one per item: each
+run boots Moodle (about half a second).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from moodle_regress.errors import MoodleRegressError
+from moodle_ws.redaction import redact, register_secret
+
+RESULT_PREFIX = "MOODLE_REGRESS_RESULT "
+ERROR_PREFIX = "MOODLE_REGRESS_ERROR "
+
+#: PHP settings Moodle needs on the command line and in the web server alike (the
+#: installer refuses ``max_input_vars`` below 5000).
+PHP_INI: dict[str, str] = {
+    "max_input_vars": "5000",
+    "memory_limit": "512M",
+    "post_max_size": "64M",
+    "upload_max_filesize": "64M",
+}
+
+#: Payload fields whose values are secrets (masked in the log, whatever their shape).
+_SECRET_SUFFIXES = ("password", "token", "secret", "_key")
+
+
+class PhpScriptError(MoodleRegressError):
+    """A PHP script of ours failed; Moodle's ``errorcode`` and ``debuginfo`` when it said."""
+
+    def __init__(
+        self,
+        message: str,
+        fix: str | None = None,
+        *,
+        errorcode: str | None = None,
+        debuginfo: str | None = None,
+    ) -> None:
+        super().__init__(message, fix)
+        self.errorcode = errorcode
+        self.debuginfo = debuginfo
+
+
+def php_command(ini: Mapping[str, str] | None = None) -> list[str]:
+    """``php`` with Moodle's settings (:data:`PHP_INI`, then ``ini``) as ``-d`` options."""
+    args = ["php"]
+    for key, value in {**PHP_INI, **(ini or {})}.items():
+        args += ["-d", f"{key}={value}"]
+    return args
+
+
+def run_php(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    title: str,
+    log: Path | None = None,
+    stdin: str | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``php ARGS`` in ``cwd``; append ``$ php TITLE``, its output and exit status to
+    ``log`` with secrets masked.  ``TITLE`` is what the log shows of the arguments: leave
+    passwords out of it."""
+    try:
+        result = subprocess.run(
+            [*php_command(), *args],
+            input=stdin,
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=str(cwd),
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        _write_log(log, title, _text(exc.stdout) + _text(exc.stderr), "timed out")
+        raise PhpScriptError(
+            f"php {title} did not finish within {timeout:.0f} s",
+            f"see {log}" if log else None,
+        ) from None
+    _write_log(log, title, result.stdout + result.stderr, f"exit status {result.returncode}")
+    return result
+
+
+def run_php_script(
+    code_dir: Path,
+    script: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    log: Path | None = None,
+    timeout: float | None = 600,
+) -> Any:
+    """Run ``moodle_regress/php/<script>`` against the Moodle tree at ``code_dir`` (the
+    folder holding ``config.php``) and return the JSON result it printed.
+
+    Raises :class:`PhpScriptError` with Moodle's message when the script throws, or
+    with the last lines of output when it prints no result.
+    """
+    data = {**(payload or {}), "config": str(code_dir / "config.php")}
+    _register_payload_secrets(data)
+    source = resources.files("moodle_regress") / "php" / script
+    if not source.is_file():
+        raise PhpScriptError(f"no PHP script {script} in moodle_regress/php")
+    with resources.as_file(source) as path:
+        result = run_php(
+            [str(path)],
+            cwd=code_dir,
+            title=script,
+            log=log,
+            stdin=json.dumps(data),
+            timeout=timeout,
+        )
+    return parse_output(script, result.stdout, result.stderr, log=log)
+
+
+def parse_output(script: str, stdout: str, stderr: str = "", *, log: Path | None = None) -> Any:
+    """The result of a script's output, or :class:`PhpScriptError` for its error."""
+    for line in stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            try:
+                return json.loads(line[len(RESULT_PREFIX) :])
+            except ValueError as exc:
+                raise PhpScriptError(f"{script} printed a result that is not JSON: {exc}") from None
+        if line.startswith(ERROR_PREFIX):
+            raise _script_error(script, line[len(ERROR_PREFIX) :], log)
+    raise PhpScriptError(
+        f"{script} printed no result: {last_lines(redact(stdout + stderr))}",
+        f"see {log}" if log else "run it by hand with the same JSON on stdin",
+    )
+
+
+def last_lines(output: str, count: int = 3) -> str:
+    """The last ``count`` non-blank lines of ``output``, joined with " / "."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    return " / ".join(lines[-count:]) or "no output"
+
+
+def _script_error(script: str, text: str, log: Path | None) -> PhpScriptError:
+    try:
+        error = json.loads(text)
+    except ValueError:
+        error = {"message": text}
+    message = redact(str(error.get("message") or "unknown error"))
+    debuginfo = redact(str(error["debuginfo"])) if error.get("debuginfo") else None
+    errorcode = str(error["errorcode"]) if error.get("errorcode") else None
+    detail = f" [{errorcode}]" if errorcode else ""
+    detail += f": {debuginfo}" if debuginfo else ""
+    return PhpScriptError(
+        f"{script} failed: {message}{detail}",
+        f"see {log}" if log else None,
+        errorcode=errorcode,
+        debuginfo=debuginfo,
+    )
+
+
+def _register_payload_secrets(value: Any, name: str = "") -> None:
+    """Register every string under a secret-sounding field name, at any depth."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _register_payload_secrets(item, str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _register_payload_secrets(item, name)
+    elif isinstance(value, str) and (name == "key" or name.lower().endswith(_SECRET_SUFFIXES)):
+        register_secret(value)
+
+
+def _write_log(log: Path | None, title: str, output: str, status: str) -> None:
+    if log is None:
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as handle:
+        handle.write(f"$ php {redact(title)}\n")
+        handle.write(redact(output))
+        if output and not output.endswith("\n"):
+            handle.write("\n")
+        handle.write(f"[{status}]\n")
+
+
+def _text(value: str | bytes | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value or ""
