@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from moodle_regress.errors import MoodleRegressError
+from moodle_regress.resources import packaged_path
 from moodle_ws.redaction import redact, register_secret
 
 RESULT_PREFIX = "MOODLE_REGRESS_RESULT "
@@ -117,18 +117,9 @@ def run_php_script(
     """
     data = {**(payload or {}), "config": str(code_dir / "config.php")}
     _register_payload_secrets(data)
-    source = resources.files("moodle_regress") / "php" / script
-    if not source.is_file():
-        raise PhpScriptError(f"no PHP script {script} in moodle_regress/php")
-    with resources.as_file(source) as path:
-        result = run_php(
-            [str(path)],
-            cwd=code_dir,
-            title=script,
-            log=log,
-            stdin=json.dumps(data),
-            timeout=timeout,
-        )
+    path = packaged_path("php", script)
+    stdin = json.dumps(data)
+    result = run_php([str(path)], cwd=code_dir, title=script, log=log, stdin=stdin, timeout=timeout)
     return parse_output(script, result.stdout, result.stderr, log=log)
 
 

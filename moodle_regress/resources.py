@@ -12,13 +12,15 @@ from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
+from moodle_regress.errors import MoodleRegressError
+
 #: The packages and folders holding the shipped data.
 PLANS = ("data", "plans")
 EXPECTED = ("data", "expected")
 SUITES_PACKAGE = "moodle_regress.suites"
 
 
-class ResourceError(Exception):
+class ResourceError(MoodleRegressError):
     """A packaged file is missing or not on the file system."""
 
 
