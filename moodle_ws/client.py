@@ -28,16 +28,25 @@ from moodle_ws.encoding import encode_params
 from moodle_ws.errors import (
     ConfigurationError,
     ConnectError,
+    EmptyResponseError,
     HTTPStatusError,
     MaintenanceModeError,
+    RedirectedError,
     RequestTimeoutError,
     TransportError,
+    TruncatedResponseError,
     UnexpectedResponseError,
     WebServicesDisabledError,
     error_from_payload,
 )
 from moodle_ws.redaction import MASK, SecretStr, register_secret
-from moodle_ws.transport import RawResponse, RequestsTransport, Transport, UploadFiles
+from moodle_ws.transport import (
+    RawResponse,
+    RequestsTransport,
+    Transport,
+    UploadFiles,
+    check_timeout,
+)
 
 log = logging.getLogger("moodle_ws")
 
@@ -149,6 +158,16 @@ class MoodleClient:
 
     def __repr__(self) -> str:
         return f"MoodleClient(url={self.url!r}, token={MASK!r})"
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call may take in all, answer included; a positive number."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        check_timeout(seconds)
+        self._timeout = seconds
 
     def __enter__(self) -> MoodleClient:
         return self
@@ -282,7 +301,12 @@ class MoodleClient:
                 if raw.status_code >= 500 and retryable and attempt < self.retry.attempts:
                     raise _RetryableStatus(raw)
                 return raw
-            except (ConnectError, RequestTimeoutError, _RetryableStatus) as exc:
+            except (
+                ConnectError,
+                RequestTimeoutError,
+                TruncatedResponseError,
+                _RetryableStatus,
+            ) as exc:
                 # A write whose request may have reached the server is never resent;
                 # a refused connection never reached it, so it is safe either way.
                 safe = retryable or (
@@ -342,8 +366,24 @@ def decode_response(raw: RawResponse, *, function: str) -> Any:
             function=None,
             hint="Wait for the maintenance to end, or run admin/cli/maintenance.php --disable.",
         )
+    if 300 <= raw.status_code < 400:
+        raise RedirectedError(
+            f"{function}: the web server answered with a redirect (HTTP {raw.status_code}), "
+            "not Moodle's answer",
+            location=_header(raw, "Location"),
+            excerpt=_excerpt(text),
+        )
+    if not text.strip():
+        if raw.status_code >= 400:
+            raise HTTPStatusError(
+                f"{function}: HTTP {raw.status_code} from the web server, with an empty body",
+                status_code=raw.status_code,
+            )
+        raise EmptyResponseError(
+            f"{function}: the site answered HTTP {raw.status_code} with an empty body"
+        )
     try:
-        payload = json.loads(text) if text.strip() else None
+        payload = json.loads(text)
     except ValueError:
         if raw.status_code >= 400:
             raise HTTPStatusError(
@@ -379,6 +419,7 @@ def request_token(
     """Ask ``login/token.php`` for a token of ``service`` for a user."""
     register_secret(password)
     site = normalise_site_url(url)
+    check_timeout(timeout)
     own = transport is None
     sender = transport or RequestsTransport(verify=verify)
     try:
@@ -420,6 +461,11 @@ def _kind_of_body(raw: RawResponse) -> str:
     if lowered.startswith(("<!doctype html", "<html")) or "<html" in lowered:
         return "an HTML page"
     return f"HTTP {raw.status_code}, {raw.headers.get('Content-Type', 'no content type')}"
+
+
+def _header(raw: RawResponse, name: str) -> str:
+    wanted = name.lower()
+    return next((v for k, v in raw.headers.items() if k.lower() == wanted), "")
 
 
 def _excerpt(text: str, size: int = 200) -> str:

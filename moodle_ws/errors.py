@@ -61,12 +61,60 @@ class RequestTimeoutError(TransportError):
     hint = "The site may be overloaded; raise the client's timeout or retry later."
 
 
+class TruncatedResponseError(TransportError):
+    """The connection broke before the whole answer arrived."""
+
+    hint = (
+        "The web server or a proxy cut the answer short (a crash, a proxy timeout, a "
+        "full disk): read the web server's error log, then retry."
+    )
+
+
 class HTTPStatusError(TransportError):
     """The web server answered with an HTTP error status."""
 
     def __init__(self, message: str, *, status_code: int, hint: str | None = None) -> None:
         self.status_code = status_code
+        if hint is None and not type(self).hint:
+            hint = status_hint(status_code)
         super().__init__(message, hint=hint)
+
+
+# What an HTTP error status from a Moodle site's web server usually means, and the fix.
+_STATUS_HINTS: Mapping[int, str] = {
+    401: "A proxy or the web server asks for a login before Moodle runs: let the tool's "
+    "requests through, or give it the site's direct URL.",
+    403: "The web server or a firewall refused the request before Moodle answered: check "
+    "its access rules for webservice/ and login/token.php.",
+    404: "Nothing answers at that path: give the Moodle site's root URL (its wwwroot), and "
+    "check that webservice/rest/server.php exists there.",
+    405: "The web server does not accept POST there: give the Moodle site's root URL, not "
+    "a static host or proxy in front of it.",
+    413: "The request is larger than the web server accepts: send smaller batches, or "
+    "raise the server's body size limit (client_max_body_size, LimitRequestBody).",
+    429: "The server limits the rate of requests: wait, or send fewer requests at once.",
+    500: "Moodle or PHP failed while answering: read the web server's and PHP's error log "
+    "(or turn Moodle's debugging on) for the cause.",
+    501: "The web server does not implement this request: point the tool at the Moodle "
+    "site itself, not at a server or proxy that only serves files.",
+    502: "A proxy in front of Moodle got no valid answer from it: check that PHP "
+    "(php-fpm) is running and read the proxy's error log.",
+    503: "The site is unavailable (overloaded, or a proxy's backend is down): retry later.",
+    504: "A proxy in front of Moodle gave up waiting for it: the call is slow; send "
+    "smaller batches or raise the proxy's timeout.",
+}
+
+
+def status_hint(status_code: int) -> str:
+    """The fix for an HTTP error status; every 4xx and 5xx gets one."""
+    if status_code in _STATUS_HINTS:
+        return _STATUS_HINTS[status_code]
+    if status_code >= 500:
+        return _STATUS_HINTS[500]
+    return (
+        "The web server refused the request before Moodle answered: check the site URL "
+        "and any proxy in between."
+    )
 
 
 class WebServicesDisabledError(HTTPStatusError):
@@ -88,7 +136,36 @@ class UnexpectedResponseError(TransportError):
 
     def __init__(self, message: str, *, excerpt: str, hint: str | None = None) -> None:
         self.excerpt = redact(excerpt)
-        super().__init__(f"{message}; the body begins: {self.excerpt!r}", hint=hint)
+        if self.excerpt:
+            message = f"{message}; the body begins: {self.excerpt!r}"
+        super().__init__(message, hint=hint)
+
+
+class EmptyResponseError(UnexpectedResponseError):
+    """The web server answered with no body at all: Moodle always sends JSON."""
+
+    hint = (
+        "PHP may have died while answering (a fatal error, memory or time limit): read "
+        "the web server's and PHP's error log; a proxy may also have dropped the body."
+    )
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, excerpt="", hint=hint)
+
+
+class RedirectedError(UnexpectedResponseError):
+    """The web server answered with a redirect instead of Moodle's answer."""
+
+    def __init__(self, message: str, *, location: str, excerpt: str = "") -> None:
+        self.location = redact(location)
+        if self.location:
+            hint = (
+                f"The site sends requests on to {self.location}: use that address's site "
+                "root as the site URL (http or https, host and path as in Moodle's wwwroot)."
+            )
+        else:
+            hint = "Use the site's root URL exactly as Moodle's wwwroot gives it."
+        super().__init__(message, excerpt=excerpt, hint=hint)
 
 
 # --- Moodle's own errors ----------------------------------------------------------
