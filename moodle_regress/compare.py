@@ -22,10 +22,14 @@ from moodle_regress.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from moodle_regress.browser.visual import VisualDiff
+    from moodle_regress.classify import ContractChange
+    from moodle_regress.notes.match import NoteMatch
 
 SCREENSHOT = "screenshot"
 
 ChangeKind = Literal["added", "removed", "changed"]
+Explanation = Literal["explained", "possibly related", "unexplained"]
+EXPLANATIONS: tuple[Explanation, ...] = ("explained", "possibly related", "unexplained")
 CHANGE_KINDS: tuple[ChangeKind, ...] = ("added", "removed", "changed")
 
 
@@ -41,6 +45,10 @@ class Difference:
     reason: str | None = None
     #: The screenshots' comparison, when both sides carry one.
     visual: VisualDiff | None = None
+    #: How a web-service contract change affects clients (contract area only).
+    contract: ContractChange | None = None
+    #: Upgrade-note entries that explain the difference, strongest first.
+    notes: list[NoteMatch] = field(default_factory=list)
 
     @property
     def area(self) -> str:
@@ -63,6 +71,14 @@ class Difference:
         return self.after.value if self.after is not None else None
 
     @property
+    def explanation(self) -> Explanation:
+        """``explained`` (an upgrade note names it), ``possibly related`` (only weak
+        matches) or ``unexplained``."""
+        if any(m.strong for m in self.notes):
+            return "explained"
+        return "possibly related" if self.notes else "unexplained"
+
+    @property
     def source(self) -> str:
         obs = self.after or self.before
         return obs.source if obs is not None else "api"
@@ -83,6 +99,11 @@ class Difference:
             data["after"] = self.after.value
         if self.reason is not None:
             data["reason"] = self.reason
+        if self.contract is not None:
+            data["contract"] = self.contract.to_json()
+        data["explanation"] = self.explanation
+        if self.notes:
+            data["notes"] = [match.to_json() for match in self.notes]
         if self.visual is not None:
             data["visual"] = {
                 "share": round(self.visual.share, 6),
@@ -99,6 +120,16 @@ class Counts:
     expected: int = 0
     unexpected: int = 0
     unchanged: int = 0
+    #: Differences an upgrade note explains, only possibly explains, or not at all.
+    explained: int = 0
+    possibly_related: int = 0
+    unexplained: int = 0
+    #: Unexpected differences an upgrade note explains.
+    unexpected_explained: int = 0
+    #: Web-service contract changes by severity.
+    breaking: int = 0
+    non_breaking: int = 0
+    deprecation: int = 0
 
     @property
     def total(self) -> int:
@@ -115,6 +146,8 @@ class Comparison:
     unchanged: int
     #: Expected-change rules that matched no difference (a hint they are stale).
     unused_rules: list[str] = field(default_factory=list)
+    #: Which upgrade notes explained the differences (see moodle_regress.notes), if any.
+    notes_used: dict[str, Any] | None = None
 
     def __iter__(self) -> Iterator[Difference]:
         return iter(self.differences)
@@ -130,6 +163,8 @@ class Comparison:
         diffs = [d for d in self.differences if area is None or d.area == area]
         kinds = Counter(d.kind for d in diffs)
         expected = sum(1 for d in diffs if d.expected)
+        explained = Counter(d.explanation for d in diffs)
+        severity = Counter(d.contract.severity for d in diffs if d.contract is not None)
         return Counts(
             added=kinds["added"],
             removed=kinds["removed"],
@@ -137,6 +172,15 @@ class Comparison:
             expected=expected,
             unexpected=len(diffs) - expected,
             unchanged=self.unchanged if area is None else 0,
+            explained=explained["explained"],
+            possibly_related=explained["possibly related"],
+            unexplained=explained["unexplained"],
+            unexpected_explained=sum(
+                1 for d in diffs if not d.expected and d.explanation == "explained"
+            ),
+            breaking=severity["breaking"],
+            non_breaking=severity["non-breaking"],
+            deprecation=severity["deprecation"],
         )
 
     def areas(self) -> list[str]:
@@ -163,7 +207,15 @@ class Comparison:
                 "unexpected": counts.unexpected,
                 "unchanged": counts.unchanged,
                 "total": counts.total,
+                "explained": counts.explained,
+                "possibly_related": counts.possibly_related,
+                "unexplained": counts.unexplained,
+                "unexpected_explained": counts.unexpected_explained,
+                "breaking": counts.breaking,
+                "non_breaking": counts.non_breaking,
+                "deprecation": counts.deprecation,
             },
+            "notes": self.notes_used,
             "areas": {
                 area: {entity: [d.to_json() for d in diffs] for entity, diffs in entities.items()}
                 for area, entities in self.by_area().items()

@@ -120,27 +120,41 @@ class CodeTree:
     def plugins(self) -> frozenset[str]:
         """Every plugin in the tree, as frankenstyle names (``mod_forum``),
         subplugins included."""
+        return frozenset(name for name, kind in self.components.values() if kind == "plugin")
+
+    @cached_property
+    def components(self) -> dict[Path, tuple[str, str]]:
+        """Each component's directory -> (name, kind): ``lib`` -> ("core", "core"),
+        ``course`` -> ("core_course", "subsystem"), ``mod`` -> ("mod", "plugintype"),
+        ``mod/forum`` -> ("mod_forum", "plugin"), subplugins included (Moodle's own
+        ``lib/components.json`` and the plugins' ``db/subplugins.json``)."""
         components = self.root / "lib" / "components.json"
         if not components.is_file():
             components = self.dirroot / "lib" / "components.json"
         try:
-            types: dict[str, str] = json.loads(components.read_text())["plugintypes"]
+            data = json.loads(components.read_text())
+            types: dict[str, str] = data["plugintypes"]
+            subsystems: dict[str, str | None] = data.get("subsystems", {})
         except (OSError, ValueError, KeyError):
-            return frozenset()
-        found: set[str] = set()
-        pending = [
-            (ptype, self._resolve(path, components.parent.parent)) for ptype, path in types.items()
-        ]
+            return {}
+        base = components.parent.parent
+        found: dict[Path, tuple[str, str]] = {self.dirroot / "lib": ("core", "core")}
+        for name, path in subsystems.items():
+            directory = self._resolve(path, base) if path else None
+            if directory is not None and directory not in found:
+                found[directory] = (f"core_{name}", "subsystem")
+        pending = [(ptype, self._resolve(path, base)) for ptype, path in types.items()]
         while pending:
             ptype, directory = pending.pop()
             if directory is None or not directory.is_dir():
                 continue
+            found.setdefault(directory, (ptype, "plugintype"))
             for plugin_dir in directory.iterdir():
                 if not (plugin_dir / "version.php").is_file():
                     continue
-                found.add(f"{ptype}_{plugin_dir.name}")
+                found[plugin_dir] = (f"{ptype}_{plugin_dir.name}", "plugin")
                 pending.extend(self._subplugin_types(plugin_dir))
-        return frozenset(found)
+        return found
 
     def _resolve(self, relative: str, base: Path) -> Path | None:
         for candidate in (base / relative, self.dirroot / relative, self.root / relative):
