@@ -13,6 +13,23 @@ The file is YAML::
         after: {regex: "coursedisplay"}         # equals or regex, on before and/or after
         reason: ...
 
+Two more conditions use what the comparison learned about a difference:
+
+``explained: true``
+    an upgrade note of the releases between the two sites explains it (a strong match,
+    see :mod:`moodle_regress.notes.match`; "possibly related" is not enough).  One rule
+    accepts everything Moodle announced::
+
+      - key: "**"
+        explained: true
+        reason: Announced in Moodle's upgrade notes (the report shows the note).
+
+    The difference's reason then names the note's issue (``... (MDL-82457)``).
+    ``explained: false`` matches what no note explains.
+``contract: non-breaking``
+    the web-service contract change's severity (``breaking``, ``non-breaking``,
+    ``deprecation``, or a list), see :mod:`moodle_regress.classify`.
+
 Key patterns: ``*`` matches within one key component (never ``/``), ``**`` matches
 anything including ``/``, ``?`` one character, ``[abc]`` a character class.  A
 ``/`` inside an entity is written ``%2F`` (keys escape it).  A ``regex`` condition
@@ -35,7 +52,8 @@ from moodle_regress.compare import CHANGE_KINDS, ChangeKind, Comparison, Differe
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.observation import canonical
 
-_RULE_FIELDS = {"key", "reason", "change", "before", "after"}
+_RULE_FIELDS = {"key", "reason", "change", "before", "after", "explained", "contract"}
+_SEVERITIES = ("breaking", "non-breaking", "deprecation")
 _CONDITION_FIELDS = {"equals", "regex"}
 
 
@@ -102,11 +120,21 @@ class ExpectedRule:
     before: ValueCondition | None = None
     after: ValueCondition | None = None
     key_regex: re.Pattern[str] = re.compile("")
+    #: Whether an upgrade note must (True) or must not (False) explain the difference.
+    explained: bool | None = None
+    #: Contract severities accepted (breaking, non-breaking, deprecation).
+    contract: frozenset[str] | None = None
 
     def matches(self, diff: Difference) -> bool:
         if self.kinds is not None and diff.kind not in self.kinds:
             return False
         if not self.key_regex.match(diff.key):
+            return False
+        if self.explained is not None and (diff.explanation == "explained") != self.explained:
+            return False
+        if self.contract is not None and (
+            diff.contract is None or diff.contract.severity not in self.contract
+        ):
             return False
         if self.before is not None and not self.before.matches(
             diff.before is not None, diff.before_value
@@ -116,6 +144,15 @@ class ExpectedRule:
 
     def describe(self) -> str:
         return f"line {self.line}: {self.pattern}"
+
+    def reason_for(self, diff: Difference) -> str:
+        """The reason shown for ``diff``: with the explaining note's issue for an
+        ``explained`` rule."""
+        if self.explained:
+            issues = [m.entry.issue for m in diff.notes if m.strong and m.entry.issue]
+            if issues:
+                return f"{self.reason} ({', '.join(dict.fromkeys(issues))})"
+        return self.reason
 
 
 class ExpectedChanges:
@@ -165,7 +202,7 @@ class ExpectedChanges:
             diff.expected, diff.reason = False, None
             for index, rule in enumerate(self.rules):
                 if rule.matches(diff):
-                    diff.expected, diff.reason = True, rule.reason
+                    diff.expected, diff.reason = True, rule.reason_for(diff)
                     used.add(index)
                     break
         comparison.unused_rules = [
@@ -257,6 +294,12 @@ def _parse_rule(node: yaml.Node, index: int, source: str) -> ExpectedRule:
         kinds = _parse_kinds(fields["change"][1], at("change"))
     before = _parse_condition(fields, "before", at) if "before" in fields else None
     after = _parse_condition(fields, "after", at) if "after" in fields else None
+    explained = (
+        _parse_bool(fields["explained"][1], at("explained")) if "explained" in fields else None
+    )
+    contract = (
+        _parse_severities(fields["contract"][1], at("contract")) if "contract" in fields else None
+    )
     return ExpectedRule(
         pattern=pattern,
         reason=reason,
@@ -265,7 +308,29 @@ def _parse_rule(node: yaml.Node, index: int, source: str) -> ExpectedRule:
         before=before,
         after=after,
         key_regex=key_regex,
+        explained=explained,
+        contract=contract,
     )
+
+
+def _parse_bool(node: yaml.Node, where: str) -> bool:
+    text = _scalar(node, where, "explained")
+    if not node.tag.endswith(":bool"):
+        raise ExpectedFileError(f"{where}: explained: {text!r} must be true or false")
+    return text.lower() in ("true", "yes", "on")
+
+
+def _parse_severities(node: yaml.Node, where: str) -> frozenset[str]:
+    values = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    found = set()
+    for item in values:
+        text = _scalar(item, where, "contract")
+        if text not in _SEVERITIES:
+            raise ExpectedFileError(
+                f"{where}: contract: {text!r} is not one of {', '.join(_SEVERITIES)}"
+            )
+        found.add(text)
+    return frozenset(found)
 
 
 def _parse_kinds(node: yaml.Node, where: str) -> frozenset[ChangeKind]:

@@ -42,6 +42,7 @@ from moodle_regress.errors import MoodleRegressError
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.plugins import local_plugins
 from moodle_regress.report.html import write_html_report
 from moodle_regress.report.json_report import write_json_report
@@ -237,8 +238,19 @@ def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes
     return ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" (tag {data.tag})"
 
 
-def observe_site(descriptor: SiteDescriptor, out: Path, *, plan: Path, seed: int) -> Snapshot:
-    """Snapshot the site's seeded entities and site-wide facts through the web services."""
+def observe_site(
+    descriptor: SiteDescriptor,
+    out: Path,
+    *,
+    plan: Path,
+    seed: int,
+    contract: bool = True,
+    code: Path | None = None,
+) -> Snapshot:
+    """Snapshot the site's seeded entities and site-wide facts through the web services,
+    and (``contract``) its web-service contract from its code (``code``, or the sandbox's)."""
+    from moodle_regress.observe.contract_source import observe_contract
+
     with descriptor.client() as client:
         observer = ApiObserver(
             client,
@@ -246,6 +258,10 @@ def observe_site(descriptor: SiteDescriptor, out: Path, *, plan: Path, seed: int
             plugin_candidates=local_plugins(descriptor),
         )
         run = observer.observe()
+    if contract:
+        found, notes = observe_contract(descriptor, code=code, log=out.with_name("contract.log"))
+        run.observations.extend(found)
+        run.meta.notes.extend(notes)
     run.meta.plan = plan.name
     run.meta.seed = seed
     snapshot = run.snapshot()
@@ -378,8 +394,16 @@ def write_reports(
     *,
     expected: Sequence[Path],
     title: str,
+    notes_tree: Path | None = None,
 ) -> Comparison:
-    comparison = compare(before, after)
+    """Compare, classify contract changes, explain with the upgrade notes of
+    ``notes_tree`` (the newer code), apply the expected changes, write the reports."""
+    from moodle_regress.classify import classify_contract
+    from moodle_regress.notes import explain_upgrade
+
+    comparison = classify_contract(compare(before, after))
+    if notes_tree is not None:
+        explain_upgrade(comparison, notes_tree)
     rules = load_expected(expected)
     if rules is not None:
         comparison = rules.apply(comparison)
@@ -417,10 +441,12 @@ def observe_with_suites(
     baselines: dict[str, Path],
     runs: list[SuiteRun],
     label: str,
+    code: Path | None = None,
 ) -> SiteObservation:
-    """Snapshot a site, run the suites against it, and combine what they observed."""
+    """Snapshot a site, run the suites against it, and combine what they observed
+    (``code``: the code tree of a site that is not a sandbox, for its contract)."""
     observer = observe_site(
-        descriptor, site_dir / "api-observer.json", plan=how.plan, seed=how.seed
+        descriptor, site_dir / "api-observer.json", plan=how.plan, seed=how.seed, code=code
     )
     parts = [observer]
     recorded: dict[str, Path] = {}
@@ -567,6 +593,7 @@ def rehearse(
                     out,
                     expected=expected_files(options.expected, defaults=options.default_expected),
                     title=f"Upgrade rehearsal {result.release_before} -> {result.release_after}",
+                    notes_tree=options.code_to,
                 )
                 result.unexpected = len(comparison.unexpected)
                 result.expected = len(comparison) - result.unexpected
@@ -584,13 +611,15 @@ def rehearse(
             try:
                 with board.run("restore") as stage:
                     restored = manager.restore(f"{name}-restored", backup)
+                    # The same code as A's: its contract is not read again.
                     check = observe_site(
                         restored.descriptor,
                         out / "restored" / "api-observer.json",
                         plan=options.plan,
                         seed=options.seed,
+                        contract=False,
                     )
-                    same = compare(observer_a, check)
+                    same = compare(without_area(observer_a, CONTRACT_AREA), check)
                     result.restored_equal = len(same) == 0
                     stage.detail = f"{restored.release}; {len(same)} differences from A" + (
                         "" if result.restored_equal else f" (see {out / 'restored'})"
@@ -626,6 +655,15 @@ def _clean_up(
     return kept
 
 
+def without_area(snapshot: Snapshot, area: str) -> Snapshot:
+    """The snapshot without one area's observations."""
+    return Snapshot(snapshot.meta, [o for o in snapshot if o.area != area])
+
+
+def _code_dir(descriptor: SiteDescriptor) -> Path | None:
+    return descriptor.sandbox.code_dir if descriptor.sandbox is not None else None
+
+
 def _site_ref(descriptor: SiteDescriptor) -> str:
     """How a suite subprocess finds the sandbox: its descriptor file."""
     if descriptor.sandbox is not None:
@@ -656,8 +694,13 @@ def compare_sites(
     workers: int = 2,
     console: Console | None = None,
     live: bool = True,
+    codes: tuple[Path | None, Path | None] = (None, None),
 ) -> RehearsalResult:
-    """Seed both sites with the same plan, observe both, and report A against B."""
+    """Seed both sites with the same plan, observe both, and report A against B.
+
+    ``codes`` are the sites' code trees, for sites that are not sandboxes: their
+    web-service contracts are read from them, and B's upgrade notes explain the
+    differences."""
     console = console or Console(stderr=True)
     plan = plan or default_plan()
     out = out.expanduser().absolute()
@@ -697,6 +740,7 @@ def compare_sites(
                     baselines={},
                     runs=result.suites,
                     label="A",
+                    code=codes[0],
                 )
                 snap_a = seen_a.snapshot
                 result.release_before = snap_a.meta.release
@@ -710,6 +754,7 @@ def compare_sites(
                     baselines=seen_a.recorded,
                     runs=result.suites,
                     label="B",
+                    code=codes[1],
                 ).snapshot
                 result.release_after = snap_b.meta.release
                 stage.detail = f"{len(snap_b)} observations ({snap_b.meta.release})"
@@ -719,6 +764,7 @@ def compare_sites(
                     snap_b,
                     out,
                     expected=expected_files(expected, defaults=default_expected),
+                    notes_tree=codes[1] or _code_dir(site_b),
                     title=f"{site_a.name} ({result.release_before}) against "
                     f"{site_b.name} ({result.release_after})",
                 )

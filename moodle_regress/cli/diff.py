@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from moodle_regress.classify import classify_contract
 from moodle_regress.cli import ToolError, console
 from moodle_regress.compare import compare
 from moodle_regress.expected import ExpectedChanges
+from moodle_regress.notes import explain_upgrade
 from moodle_regress.report import print_summary, write_html_report, write_json_report
 from moodle_regress.resources import resolve_expected
 from moodle_regress.snapshot import Snapshot
@@ -31,6 +33,13 @@ class UnexpectedDifferences(click.ClickException):
     help="Expected-changes file (YAML) of the differences a reviewer accepted, or a shipped "
     "file's name (4.5-to-5.0).",
 )
+@click.option(
+    "--notes",
+    "notes_tree",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The newer release's code tree: its upgrade notes explain the differences.",
+)
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -48,6 +57,7 @@ def diff(
     before: Path,
     after: Path,
     expected: Path | None,
+    notes_tree: Path | None,
     html_out: Path | None,
     json_out: Path | None,
     threshold: float | None,
@@ -61,7 +71,9 @@ def diff(
     rules = ExpectedChanges.load(resolve_expected(expected)) if expected is not None else None
     old = Snapshot.load(before)
     new = Snapshot.load(after)
-    comparison = compare(old, new, visual=not no_visual, threshold=threshold)
+    comparison = classify_contract(compare(old, new, visual=not no_visual, threshold=threshold))
+    if notes_tree is not None:
+        explain_upgrade(comparison, notes_tree)
     if rules is not None:
         rules.apply(comparison)
     print_summary(comparison, console, limit=limit)

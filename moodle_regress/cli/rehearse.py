@@ -182,6 +182,14 @@ def rehearse_command(
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--allow-writes", is_flag=True, help="Seed sites that are not marked as test sites.")
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The code tree of each site's release, in the order of --site (for sites that "
+    "are not sandboxes): their web-service contracts, and B's upgrade notes.",
+)
 @_plan
 @_seed
 @_suites_option
@@ -193,6 +201,7 @@ def compare_command(
     sites: tuple[str, ...],
     out: Path,
     allow_writes: bool,
+    codes: tuple[Path, ...],
     plan: Path | None,
     seed: int,
     suites: str,
@@ -203,6 +212,10 @@ def compare_command(
     """Run the same suites against two live sites (seeded alike) and report A against B."""
     if len(sites) != 2:
         raise ToolError("give --site exactly twice: the old site, then the new one")
+    if len(codes) not in (0, 2):
+        raise ToolError(
+            "give --code twice (the old site's code tree, then the new one's) or not at all"
+        )
     plan_file, expected_file = _plan_file(plan), _expected_file(expected)
     settings = load_settings()
     descriptors: list[SiteDescriptor] = []
@@ -221,6 +234,7 @@ def compare_command(
         allow_writes=allow_writes,
         workers=workers,
         console=console,
+        codes=(codes[0], codes[1]) if codes else (None, None),
     )
     print_summary(result, console)
     raise click.exceptions.Exit(result.exit_code)

@@ -37,6 +37,14 @@ from moodle_regress.site import resolve_site
 @click.option("--all", "all_", is_flag=True, help="Observe every course and user, seeded or not.")
 @click.option("--plan", default=None, help="Name of the seeding plan, recorded in the metadata.")
 @click.option("--seed", type=int, default=None, help="The plan's seed, recorded in the metadata.")
+@click.option(
+    "--code",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The code tree of the site's release, to read its web-service contract from "
+    "(a sandbox's own code is used without it).",
+)
+@click.option("--no-contract", is_flag=True, help="Leave the web-service contract out.")
 @click.option("--serial", is_flag=True, help="One request at a time (no concurrency).")
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True)
 def snapshot(
@@ -48,6 +56,8 @@ def snapshot(
     all_: bool,
     plan: str | None,
     seed: int | None,
+    code: Path | None,
+    no_contract: bool,
     serial: bool,
     workers: int,
 ) -> None:
@@ -75,6 +85,12 @@ def snapshot(
             progress=progress,
         )
         run = observer.observe()
+    if not no_contract:
+        from moodle_regress.observe.contract_source import observe_contract
+
+        found, notes = observe_contract(descriptor, code=code)
+        run.observations.extend(found)
+        run.meta.notes.extend(notes)
     run.meta.plan = plan
     run.meta.seed = seed
     run.meta.run_tag = tag

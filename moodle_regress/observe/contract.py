@@ -27,7 +27,9 @@ key                                          value
 ==========================================  ==============================================
 
 ``required`` is ``required``, ``optional`` or ``default`` (``default`` carries the
-value Moodle fills in).  Descriptions (``desc``) are left out: they are prose.
+value Moodle fills in).  Descriptions (``desc``) are left out: they are prose.  A default
+that is the time of the run (``time()``, as ``core_calendar_create_calendar_events``'
+``timestart``) reads :data:`NOW` (see :func:`node_value`).
 """
 
 from __future__ import annotations
@@ -42,28 +44,49 @@ PARAMS = "params"
 RETURNS = "returns"
 LIST_ITEM = "[]"
 
+#: The value of a default that is the time the contract was read.
+NOW = "(time of the call)"
+#: A default this close to the time of the run is taken for ``time()``.
+NOW_WINDOW = 7 * 86400
+
 #: Facts about a function as a whole, in the order they are observed.
 FUNCTION_FACTS = ("component", "type", "deprecated", "ajax", "loginrequired", "services")
 
 
-def node_value(node: Mapping[str, Any]) -> dict[str, Any]:
-    """A description node without its children: type, required, default, allownull."""
+def node_value(node: Mapping[str, Any], now: int | None = None) -> dict[str, Any]:
+    """A description node without its children: type, required, default, allownull.
+
+    An integer default within :data:`NOW_WINDOW` of ``now`` (the time of the run)
+    becomes :data:`NOW`: it is ``time()``, different on every run.
+    """
     value: dict[str, Any] = {"type": node.get("type")}
     for name in ("required", "default", "allownull"):
         if name in node:
             value[name] = node[name]
+    default = value.get("default")
+    if (
+        now is not None
+        and isinstance(default, int)
+        and not isinstance(default, bool)
+        and abs(default - now) <= NOW_WINDOW
+    ):
+        value["default"] = NOW
     return value
 
 
-def _walk(path: tuple[str, ...], node: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], Any]]:
-    yield path, node_value(node)
+def _walk(
+    path: tuple[str, ...], node: Mapping[str, Any], now: int | None
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, node_value(node, now)
     for name, child in (node.get("keys") or {}).items():
-        yield from _walk((*path, str(name)), child)
+        yield from _walk((*path, str(name)), child, now)
     if isinstance(node.get("content"), Mapping):
-        yield from _walk((*path, LIST_ITEM), node["content"])
+        yield from _walk((*path, LIST_ITEM), node["content"], now)
 
 
-def function_observations(name: str, info: Mapping[str, Any], release: str) -> list[Observation]:
+def function_observations(
+    name: str, info: Mapping[str, Any], release: str, now: int | None = None
+) -> list[Observation]:
     """The observations of one function (see the module's docstring)."""
 
     def obs(*aspect: str, value: Any) -> Observation:
@@ -74,19 +97,20 @@ def function_observations(name: str, info: Mapping[str, Any], release: str) -> l
         return [*found, obs("error", value=info["error"])]
     params = info.get(PARAMS) or {}
     for pname, child in (params.get("keys") or {}).items():
-        found.extend(obs(PARAMS, *path, value=value) for path, value in _walk((pname,), child))
+        found.extend(obs(PARAMS, *path, value=value) for path, value in _walk((pname,), child, now))
     returns = info.get(RETURNS)
     if returns is None:
         found.append(obs(RETURNS, value={"type": "none"}))
     else:
-        found.extend(obs(RETURNS, *path, value=value) for path, value in _walk((), returns))
+        found.extend(obs(RETURNS, *path, value=value) for path, value in _walk((), returns, now))
     return found
 
 
 def contract_observations(answer: Mapping[str, Any], release: str) -> list[Observation]:
     """Every function's observations from ``contract.php``'s answer."""
     functions: Mapping[str, Any] = answer.get("functions") or {}
+    now = answer.get("now")
     found: list[Observation] = []
     for name in sorted(functions):
-        found.extend(function_observations(name, functions[name], release))
+        found.extend(function_observations(name, functions[name], release, now))
     return found

@@ -9,7 +9,8 @@
 // services the code puts it in.  Reads only; one run for every function.
 //
 // Input, JSON on stdin: {"config": "<path of config.php>"}.
-// Output: one line "MOODLE_REGRESS_RESULT {"release", "version", "functions": {name: {...}}}".
+// Output: one line "MOODLE_REGRESS_RESULT {"release", "version", "now", "functions": {name: {...}}}"
+// ("now": the time of the run, for defaults that are the current time).
 
 define('CLI_SCRIPT', true);
 
@@ -149,5 +150,6 @@ foreach ($declared as $name => [$component, $definition]) {
 echo "MOODLE_REGRESS_RESULT " . json_encode([
     'release' => $CFG->release,
     'version' => (string)$CFG->version,
+    'now' => time(),
     'functions' => $result,
 ], JSON_PRESERVE_ZERO_FRACTION | JSON_PARTIAL_OUTPUT_ON_ERROR) . "\n";

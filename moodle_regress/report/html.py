@@ -46,7 +46,8 @@ table.meta td, table.meta th { padding: 2px 12px 2px 0; text-align: left; }
 .cards { display: flex; flex-wrap: wrap; gap: 8px; margin: 12px 0; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: 6px 14px; min-width: 96px; }
 .card b { display: block; font-size: 22px; }
-.card.unexpected b { color: var(--bad); } .card.unexpected.none b { color: var(--ok); }
+.card.unexpected b, .card.breaking b { color: var(--bad); }
+.card.unexpected.none b { color: var(--ok); }
 table.areas { border-collapse: collapse; margin: 8px 0; }
 table.areas td, table.areas th { border: 1px solid var(--line); padding: 3px 10px;
   text-align: right; } table.areas td:first-child { text-align: left; }
@@ -72,7 +73,16 @@ pre.textdiff .ins { background: #c9f0d0; } pre.textdiff .del { background: #f7c6
 .images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; margin-top: 6px; }
 .images img { max-width: 100%; border: 1px solid var(--line); }
 .visual { color: #7b1fa2; font-size: 12px; }
+.badge.breaking { background: #f9d1cf; font-weight: 600; }
+.badge.non-breaking { background: #d7f0dd; }
+.badge.deprecation { background: #ffe3b3; }
+.notes { margin-top: 6px; border-left: 3px solid #6a8caf; padding: 2px 8px; background: #f4f8fc; }
+.notes.possibly { border-left-color: #b0b7bf; background: #f8f9fa; }
+.notes h4 { margin: 0; font-size: 12px; color: var(--muted); }
+.notes p { margin: 2px 0; white-space: pre-wrap; font-size: 13px; }
 .hidden { display: none !important; }
+details.entity > summary { cursor: pointer; margin: 10px 0 4px; }
+details.entity > summary h3 { display: inline; }
 footer { color: var(--muted); padding: 12px 24px; font-size: 12px; }
 """
 
@@ -80,12 +90,15 @@ _JS = """
 (function () {
   var area = document.getElementById('f-area'), exp = document.getElementById('f-expected'),
       kind = document.getElementById('f-kind'), text = document.getElementById('f-text'),
+      con = document.getElementById('f-contract'), why = document.getElementById('f-explanation'),
       shown = document.getElementById('shown');
   function apply() {
-    var a = area.value, e = exp.value, k = kind.value, t = text.value.toLowerCase(), n = 0;
+    var a = area.value, e = exp.value, k = kind.value, t = text.value.toLowerCase(), n = 0,
+        c = con.value, w = why.value;
     document.querySelectorAll('.diff').forEach(function (el) {
       var ok = (!a || el.dataset.area === a) && (!e || el.dataset.expected === e) &&
                (!k || el.dataset.kind === k) &&
+               (!c || el.dataset.contract === c) && (!w || el.dataset.explanation === w) &&
                (!t || el.dataset.key.toLowerCase().indexOf(t) >= 0);
       el.classList.toggle('hidden', !ok); if (ok) { n++; }
     });
@@ -94,7 +107,7 @@ _JS = """
     });
     shown.textContent = String(n);
   }
-  [area, exp, kind].forEach(function (el) { el.addEventListener('change', apply); });
+  [area, exp, kind, con, why].forEach(function (el) { el.addEventListener('change', apply); });
   text.addEventListener('input', apply);
   apply();
 })();
@@ -180,6 +193,37 @@ def _images(comparison: Comparison, diff: Difference) -> str:
     )
 
 
+def _contract_badge(diff: Difference) -> str:
+    if diff.contract is None:
+        return ""
+    severity = diff.contract.severity
+    return (
+        f"<span class='badge {severity}' title='web-service contract'>{_e(severity)}</span> "
+        f"<span class='reason'>{_e(diff.contract.change)}</span>"
+    )
+
+
+def _notes(diff: Difference) -> str:
+    """The upgrade-note entries beside a difference: text, release and tracker link."""
+    parts = []
+    for match in diff.notes:
+        entry = match.entry
+        link = (
+            f" <a href='{_e(entry.url)}' rel='noopener noreferrer' target='_blank'>"
+            f"{_e(entry.issue)}</a>"
+            if entry.url
+            else ""
+        )
+        parts.append(
+            f"<div class='notes{'' if match.strong else ' possibly'}'>"
+            f"<h4>{_e(match.strength)}: upgrade note of {_e(entry.component)}, "
+            f"{_e(entry.release)}, {_e(entry.kind)}{link} "
+            f"<span class='reason'>({_e(match.rule)}; {_e(entry.source)})</span></h4>"
+            f"<p>{_e(entry.text)}</p></div>"
+        )
+    return "".join(parts)
+
+
 def _difference(comparison: Comparison, diff: Difference) -> str:
     expected = "yes" if diff.expected else "no"
     badge = (
@@ -195,20 +239,74 @@ def _difference(comparison: Comparison, diff: Difference) -> str:
         + "</div>"
     )
     extra = _text_diff(diff.before_value, diff.after_value) if diff.kind == "changed" else ""
+    contract = diff.contract.severity if diff.contract is not None else "none"
     return (
         f"<article class='diff {diff.kind}' data-area='{_e(diff.area)}' "
-        f"data-expected='{expected}' data-kind='{diff.kind}' data-key='{_e(diff.key)}'>"
+        f"data-expected='{expected}' data-kind='{diff.kind}' data-key='{_e(diff.key)}' "
+        f"data-contract='{contract}' data-explanation='{_e(diff.explanation)}'>"
         f"<div class='head'><span class='key'>{_e(diff.aspect)}</span>"
-        f"<span class='badge'>{diff.kind}</span> {badge}"
+        f"<span class='badge'>{diff.kind}</span> {_contract_badge(diff)} {badge}"
         f"<span class='reason'>{_e(diff.source)}</span></div>"
-        f"{sides}{extra}{_images(comparison, diff)}</article>"
+        f"{_notes(diff)}{sides}{extra}{_images(comparison, diff)}</article>"
     )
+
+
+_WHOLE_FUNCTION = ("function added", "function removed")
+
+
+def _entity(comparison: Comparison, entity: str, diffs: list[Difference]) -> str:
+    """One entity's differences; a function added or removed as a whole is folded
+    under one line (its keys say the same thing)."""
+    inner = "".join(_difference(comparison, d) for d in diffs)
+    changes = {d.contract.change if d.contract is not None else None for d in diffs}
+    if len(changes) != 1 or next(iter(changes)) not in _WHOLE_FUNCTION:
+        return f"<div class='entity'><h3>{_e(entity)}</h3>{inner}</div>"
+    first = diffs[0]
+    issues = dict.fromkeys(m.entry.issue for d in diffs for m in d.notes if m.strong)
+    verdicts = {d.expected for d in diffs}
+    summary = (
+        f"<h3>{_e(entity)}</h3> {_contract_badge(first)} ({len(diffs)} keys)"
+        + (
+            f" <span class='badge expected'>explained: {_e(', '.join(filter(None, issues)))}</span>"
+            if issues
+            else ""
+        )
+        + ("" if verdicts != {False} else " <span class='badge unexpected'>unexpected</span>")
+    )
+    return f"<details class='entity'><summary>{summary}</summary>{inner}</details>"
 
 
 def _meta_row(label: str, before: SnapshotMeta, after: SnapshotMeta, field: str) -> str:
     a = getattr(before, field, "") or ""
     b = getattr(after, field, "") or ""
     return f"<tr><th>{_e(label)}</th><td>{_e(a)}</td><td>{_e(b)}</td></tr>"
+
+
+def _extra_cards(comparison: Comparison) -> list[tuple[str, int, str]]:
+    """Contract severities when the contract was compared, explanations when notes were read."""
+    counts = comparison.counts()
+    cards: list[tuple[str, int, str]] = []
+    if any(d.contract is not None for d in comparison.differences):
+        cards += [
+            ("breaking", counts.breaking, "breaking"),
+            ("non-breaking", counts.non_breaking, ""),
+            ("deprecations", counts.deprecation, ""),
+        ]
+    if comparison.notes_used is not None:
+        cards += [
+            ("explained", counts.explained, ""),
+            ("possibly related", counts.possibly_related, ""),
+            ("unexplained", counts.unexplained, ""),
+            ("unexpected explained", counts.unexpected_explained, ""),
+        ]
+    return cards
+
+
+def _notes_line(comparison: Comparison) -> str:
+    used = comparison.notes_used
+    if used is None:
+        return "<p class='reason' id='notes-used'>No upgrade notes were read.</p>"
+    return f"<p class='reason' id='notes-used'>Upgrade notes: {_e(used.get('summary', ''))}</p>"
 
 
 def render_html(comparison: Comparison, *, title: str | None = None) -> str:
@@ -237,6 +335,7 @@ def render_html(comparison: Comparison, *, title: str | None = None) -> str:
                 "unexpected" + ("" if counts.unexpected else " none"),
             ),
             ("unchanged", counts.unchanged, ""),
+            *_extra_cards(comparison),
         )
     )
     options = "".join(f"<option value='{_e(a)}'>{_e(a)}</option>" for a in areas)
@@ -244,9 +343,7 @@ def render_html(comparison: Comparison, *, title: str | None = None) -> str:
     for area, entities in comparison.by_area().items():
         body.append(f"<section class='area' data-area='{_e(area)}'><h2>{_e(area)}</h2>")
         for entity, diffs in entities.items():
-            body.append(f"<div class='entity'><h3>{_e(entity)}</h3>")
-            body.extend(_difference(comparison, d) for d in diffs)
-            body.append("</div>")
+            body.append(_entity(comparison, entity, diffs))
         body.append("</section>")
     if not comparison.differences:
         body.append("<p id='nodiff'>No differences: every observation is the same.</p>")
@@ -272,6 +369,7 @@ def render_html(comparison: Comparison, *, title: str | None = None) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{_e(heading)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_e(heading)}</h1>{meta}<div class='cards' id='summary'>{cards}</div>"
+        f"{_notes_line(comparison)}"
         "<table class='areas'><tr><th>area</th><th>added</th><th>removed</th><th>changed</th>"
         f"<th>expected</th><th>unexpected</th></tr>{area_rows}</table></header><main>"
         "<div class='filters'>"
@@ -281,6 +379,14 @@ def render_html(comparison: Comparison, *, title: str | None = None) -> str:
         "</label><label>Change <select id='f-kind'><option value=''>all</option>"
         "<option value='added'>added</option><option value='removed'>removed</option>"
         "<option value='changed'>changed</option></select></label>"
+        "<label>Contract <select id='f-contract'><option value=''>all</option>"
+        "<option value='breaking'>breaking</option><option value='non-breaking'>non-breaking"
+        "</option><option value='deprecation'>deprecation</option>"
+        "<option value='none'>not a contract change</option></select></label>"
+        "<label>Upgrade notes <select id='f-explanation'><option value=''>all</option>"
+        "<option value='explained'>explained</option>"
+        "<option value='possibly related'>possibly related</option>"
+        "<option value='unexplained'>unexplained</option></select></label>"
         "<label>Key <input id='f-text' type='search' placeholder='filter by key'></label>"
         "<span><b id='shown'>0</b> shown</span></div>"
         + "".join(body)

@@ -33,7 +33,32 @@ def _line(diff: Difference) -> Text:
         line.append(f"  {_short(diff.after_value)}")
     if diff.visual is not None:
         line.append(f"  [{diff.visual.summary()}]", style="magenta")
+    if diff.contract is not None:
+        style = "bold red" if diff.contract.severity == "breaking" else "cyan"
+        line.append(f"  [{diff.contract.severity}: {diff.contract.change}]", style=style)
+    issues = [m.entry.issue for m in diff.notes if m.strong and m.entry.issue]
+    if issues:
+        line.append(f"  [explained: {', '.join(dict.fromkeys(issues))}]", style="green")
+    elif diff.notes:
+        line.append("  [possibly related note]", style="dim")
     return line
+
+
+def _contract_and_notes(comparison: Comparison, console: Console) -> None:
+    """The contract severities and how many differences the upgrade notes explain."""
+    total = comparison.counts()
+    if any(d.contract is not None for d in comparison.differences):
+        console.print(
+            f"web-service contract: {total.breaking} breaking, {total.non_breaking} "
+            f"non-breaking, {total.deprecation} deprecation(s)"
+        )
+    used = comparison.notes_used
+    if used is not None:
+        console.print(
+            f"upgrade notes ({used.get('summary', '')}): {total.explained} explained, "
+            f"{total.possibly_related} possibly related, {total.unexplained} unexplained; "
+            f"{total.unexpected_explained} of {total.unexpected} unexpected explained"
+        )
 
 
 def print_summary(comparison: Comparison, console: Console, *, limit: int = 40) -> None:
@@ -76,6 +101,7 @@ def print_summary(comparison: Comparison, console: Console, *, limit: int = 40) 
         f"{total.total} difference(s): {total.expected} expected, {total.unexpected} "
         f"unexpected; {total.unchanged} observation(s) unchanged"
     )
+    _contract_and_notes(comparison, console)
     unexpected = comparison.unexpected
     if unexpected:
         console.print(Text("Unexpected differences:", style="bold red"))

@@ -45,10 +45,17 @@ def php_array(values: Mapping[str, PhpValue]) -> str:
 
 
 def render_config_php(
-    *, name: str, db: DatabaseConfig, wwwroot: str, dataroot: Path, layout: str
+    *,
+    name: str,
+    db: DatabaseConfig,
+    wwwroot: str,
+    dataroot: Path,
+    layout: str,
+    setup: Path | None = None,
 ) -> str:
     """The sandbox's config.php.  ``lib/setup.php`` is next to it in both layouts
-    (5.1 keeps a forwarding ``lib/setup.php`` at the tree's root)."""
+    (5.1 keeps a forwarding ``lib/setup.php`` at the tree's root); ``setup`` names
+    another one (a throwaway config.php outside the tree)."""
     del layout  # same file for both layouts; kept for callers' clarity
     moodle_db = engine_for(db).moodle_config(db)
     lines = [
@@ -74,7 +81,11 @@ def render_config_php(
         "// Errors go to the log, never into web service responses.",
         "$CFG->debug = 15;",
         "$CFG->debugdisplay = 0;",
-        "require_once(__DIR__ . '/lib/setup.php');",
+        (
+            f"require_once({php_string(str(setup))});"
+            if setup is not None
+            else "require_once(__DIR__ . '/lib/setup.php');"
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -89,4 +89,5 @@ def test_json_output() -> None:
         "expected": False,
         "before": "topics",
         "after": "weeks",
+        "explanation": "unexplained",
     }

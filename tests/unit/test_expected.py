@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from moodle_regress.compare import compare
+from moodle_regress.classify import classify_contract
+from moodle_regress.compare import Comparison, compare
 from moodle_regress.expected import ExpectedChanges, ExpectedFileError, glob_to_regex
+from moodle_regress.notes import explain
+from moodle_regress.notes.parse import load_notes, notes_between
 from moodle_regress.observation import Observation
 from moodle_regress.snapshot import Snapshot
+from tests.unit.contract_fixtures import comparison_45_50, notes_tree_50
 
 
 def _pair() -> tuple[Snapshot, Snapshot]:
@@ -171,3 +175,51 @@ class TestValidation:
     def test_missing_file(self, tmp_path: Path) -> None:
         with pytest.raises(ExpectedFileError, match="no expected-changes file"):
             ExpectedChanges.load(tmp_path / "nope.yaml")
+
+
+def _explained_comparison() -> Comparison:
+    tree = notes_tree_50()
+    entries = notes_between(load_notes(tree), "4.5.6", tree.release)
+    return explain(classify_contract(comparison_45_50()), entries)
+
+
+def test_one_rule_accepts_every_difference_an_upgrade_note_explains() -> None:
+    comparison = _explained_comparison()
+    rules = ExpectedChanges.parse(
+        'expected:\n  - key: "**"\n    explained: true\n'
+        "    reason: Announced in Moodle's upgrade notes.\n"
+    )
+    rules.apply(comparison)
+    for diff in comparison:
+        assert diff.expected == (diff.explanation == "explained"), diff.key
+    chat = next(d for d in comparison if d.key == "contract/mod_chat_view_chat/component")
+    assert chat.reason == "Announced in Moodle's upgrade notes. (MDL-82457)"
+    moove = next(d for d in comparison if d.entity == "theme_moove_fontsize")
+    assert not moove.expected
+    assert comparison.counts().unexpected_explained == 0
+
+
+def test_rules_by_contract_severity_and_unexplained() -> None:
+    comparison = _explained_comparison()
+    rules = ExpectedChanges.parse(
+        "expected:\n"
+        '  - {key: "contract/**", contract: [non-breaking, deprecation], reason: additions}\n'
+        '  - {key: "contract/theme_moove_*/**", explained: false, reason: third-party theme}\n'
+    )
+    rules.apply(comparison)
+    left = {d.contract.severity for d in comparison.unexpected if d.contract is not None}
+    assert left == {"breaking"}
+    assert all(d.expected for d in comparison if d.entity.startswith("theme_moove_"))
+    assert any(d.entity == "mod_chat_view_chat" and not d.expected for d in comparison)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("{key: '**', explained: yes please, reason: r}", "explained: 'yes please' must be true"),
+        ("{key: '**', contract: harmless, reason: r}", "contract: 'harmless' is not one of"),
+    ],
+)
+def test_bad_explained_and_contract_conditions(rule: str, message: str) -> None:
+    with pytest.raises(ExpectedFileError, match=message):
+        ExpectedChanges.parse(f"expected:\n  - {rule}\n", source="x.yaml")

@@ -53,11 +53,11 @@ def test_root_upgrading_md_gives_release_component_kind_text_and_issue() -> None
     (deprecated,) = _by_issue(entries, "MDL-82342")
     assert (deprecated.component, deprecated.kind) == ("core_course", "deprecated")
     removals = _by_issue(entries, "MDL-82457")
-    assert [e.text for e in removals] == [
-        "Remove mod_survey for Moodle 5.0",
-        "Remove mod_chat from Moodle 5.0",
+    assert [(e.component, e.kind, e.text) for e in removals] == [
+        ("mod", "removed", "Remove mod_survey for Moodle 5.0"),
+        ("mod", "removed", "Remove mod_chat from Moodle 5.0"),
+        ("tool_mobile", "removed", "Remove chat and survey support from tool_mobile."),
     ]
-    assert {(e.component, e.kind) for e in removals} == {("mod", "removed")}
     (roleid,) = _by_issue(entries, "MDL-51152")
     assert (roleid.release, roleid.component, roleid.kind) == ("5.0.6+", "enrol_manual", "removed")
     # A release heading with no entries (5.0.5 in the excerpt) gives none.

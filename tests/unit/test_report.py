@@ -110,6 +110,13 @@ def test_json_report(tmp_path: Path) -> None:
         "unexpected": 4,
         "unchanged": 1,
         "total": 7,
+        "explained": 0,
+        "possibly_related": 0,
+        "unexplained": 7,
+        "unexpected_explained": 0,
+        "breaking": 0,
+        "non_breaking": 0,
+        "deprecation": 0,
     }
     release = data["areas"]["site"]["@site"][0]
     assert release["expected"] is True
@@ -223,5 +230,100 @@ def test_html_in_chromium(tmp_path: Path) -> None:
                 images.nth(i).evaluate("img => img.complete && img.naturalWidth") for i in range(3)
             ]
             assert widths == [40, 40, 40]
+        finally:
+            browser.close()
+
+
+def _contract_comparison() -> Comparison:
+    """Real 4.5.6 -> 5.0.6+ contracts, classified and explained by 5.0.6+'s notes."""
+    from moodle_regress.classify import classify_contract
+    from moodle_regress.notes import explain
+    from moodle_regress.notes.parse import load_notes, notes_between
+    from tests.unit.contract_fixtures import comparison_45_50, notes_tree_50
+
+    tree = notes_tree_50()
+    entries = notes_between(load_notes(tree), "4.5.6", tree.release)
+    comparison = explain(
+        classify_contract(comparison_45_50()), entries, used={"summary": "notes of 5.0.6+"}
+    )
+    ExpectedChanges.parse(
+        "expected:\n  - {key: 'contract/theme_moove_*/**', reason: third-party theme}\n"
+    ).apply(comparison)
+    return comparison
+
+
+def test_terminal_counts_contract_changes_and_explanations() -> None:
+    comparison = _contract_comparison()
+    counts = comparison.counts()
+    console = Console(record=True, width=220, color_system=None)
+    print_summary(comparison, console)
+    text = console.export_text()
+    assert (
+        f"web-service contract: {counts.breaking} breaking, {counts.non_breaking} "
+        f"non-breaking, {counts.deprecation} deprecation(s)"
+    ) in text
+    assert f"{counts.unexpected_explained} of {counts.unexpected} unexpected explained" in text
+    assert "[breaking: function removed]  [explained: MDL-82457]" in text
+    assert counts.deprecation == 2 and counts.breaking > 0 and counts.non_breaking > 0
+
+
+def test_json_carries_severity_explanation_and_note() -> None:
+    data = comparison_json(_contract_comparison())
+    assert data["notes"] == {"summary": "notes of 5.0.6+"}
+    (groupid,) = [
+        d
+        for d in data["areas"]["contract"]["mod_choice_get_choice_results"]
+        if d["aspect"] == "params/groupid"
+    ]
+    assert groupid["contract"] == {"severity": "non-breaking", "change": "optional parameter added"}
+    assert groupid["explanation"] == "explained"
+    note = groupid["notes"][0]
+    assert note["issue"] == "MDL-78449"
+    assert note["url"] == "https://tracker.moodle.org/browse/MDL-78449"
+    assert (note["release"], note["component"], note["strength"]) == (
+        "5.0",
+        "mod_choice",
+        "explained",
+    )
+
+
+def test_html_filters_by_contract_severity_and_explanation(tmp_path: Path) -> None:
+    """The notes beside each difference, with their tracker link; both new filters."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from moodle_regress.browser.launch import BrowserNotFoundError, launch
+
+    comparison = _contract_comparison()
+    counts = comparison.counts()
+    path = tmp_path / "report.html"
+    write_html_report(comparison, path)
+    html = path.read_text()
+    assert "href='https://tracker.moodle.org/browse/MDL-82457'" in html
+    assert "Remove mod_chat from Moodle 5.0" in html
+    with sync_api.sync_playwright() as pw:
+        try:
+            browser = launch(pw, "system")
+        except BrowserNotFoundError as exc:
+            pytest.skip(f"no Chromium to open the report in: {exc}")
+        try:
+            page = browser.new_page()
+            page.goto(path.as_uri())
+            assert page.locator("[data-count='breaking'] b").inner_text() == str(counts.breaking)
+            assert page.locator("[data-count='explained'] b").inner_text() == str(counts.explained)
+            page.select_option("#f-contract", "deprecation")
+            assert page.locator("#shown").inner_text() == "2"
+            keys = page.locator(".diff:visible").evaluate_all("els => els.map(e => e.dataset.key)")
+            assert keys == [
+                "contract/core_course_edit_module/deprecated",
+                "contract/core_course_edit_section/deprecated",
+            ]
+            assert "MDL-82342" in page.locator(".diff:visible .notes a").first.inner_text()
+            page.select_option("#f-contract", "")
+            page.select_option("#f-explanation", "unexplained")
+            assert page.locator("#shown").inner_text() == str(counts.unexplained)
+            page.select_option("#f-expected", "no")
+            shown = int(page.locator("#shown").inner_text())
+            assert shown == counts.unexpected - counts.unexpected_explained - sum(
+                1 for d in comparison.unexpected if d.explanation == "possibly related"
+            )
         finally:
             browser.close()
