@@ -79,16 +79,23 @@ def _same_version(manager: SandboxManager, tree: CodeTree) -> Sandbox | None:
     return None
 
 
-def site_for_tree(manager: SandboxManager, tree: CodeTree) -> Sandbox:
-    """An installed site of the tree's version, its database running."""
+@contextmanager
+def site_for_tree(manager: SandboxManager, tree: CodeTree) -> Iterator[Sandbox]:
+    """An installed site of the tree's version, its database running; one this brought
+    up or started is stopped afterwards (and kept for the next time)."""
     box = _same_version(manager, tree)
+    ours = box is None or not box.status().db_running
     if box is None:
         name = f"contract-{tree.branch}-{str(tree.version).replace('.', '-')}"
         manager.up(name, tree.root)
         box = manager.get(name)
-    if not box.status().db_running:
+    elif ours:
         box.start()
-    return box
+    try:
+        yield box
+    finally:
+        if ours:
+            box.stop()
 
 
 @contextmanager
@@ -118,8 +125,7 @@ def read_tree_contract(
 ) -> dict[str, Any]:
     """The contract of the code tree at ``code`` (see the module's docstring)."""
     tree = inspect_tree(code)
-    box = site_for_tree(manager, tree)
-    with throwaway_config(box, tree) as config:
+    with site_for_tree(manager, tree) as box, throwaway_config(box, tree) as config:
         return run_contract_script(config, tree.root, log=log)
 
 

@@ -44,6 +44,37 @@ def _line(diff: Difference) -> Text:
     return line
 
 
+_WHOLE_FUNCTION = ("function added", "function removed")
+
+
+def fold_whole_functions(diffs: list[Difference]) -> list[Difference | list[Difference]]:
+    """The differences, those of a function added or removed as a whole as one group
+    (one line says what its many keys say)."""
+    items: list[Difference | list[Difference]] = []
+    for diff in diffs:
+        whole = diff.contract is not None and diff.contract.change in _WHOLE_FUNCTION
+        last = items[-1] if items else None
+        if whole and isinstance(last, list) and last[0].entity == diff.entity:
+            last.append(diff)
+        else:
+            items.append([diff] if whole else diff)
+    return items
+
+
+def _folded_line(group: list[Difference]) -> Text:
+    first = group[0]
+    line = Text("  ")
+    line.append(f"{first.kind:<8}", style=KIND_STYLE[first.kind])
+    line.append(f"{first.area}/{first.entity}/** ({len(group)} keys)")
+    issues = dict.fromkeys(m.entry.issue for d in group for m in d.notes if m.strong)
+    if first.contract is not None:
+        style = "bold red" if first.contract.severity == "breaking" else "cyan"
+        line.append(f"  [{first.contract.severity}: {first.contract.change}]", style=style)
+    if any(issues):
+        line.append(f"  [explained: {', '.join(i for i in issues if i)}]", style="green")
+    return line
+
+
 def _contract_and_notes(comparison: Comparison, console: Console) -> None:
     """The contract severities and how many differences the upgrade notes explain."""
     total = comparison.counts()
@@ -102,11 +133,12 @@ def print_summary(comparison: Comparison, console: Console, *, limit: int = 40) 
         f"unexpected; {total.unchanged} observation(s) unchanged"
     )
     _contract_and_notes(comparison, console)
-    unexpected = comparison.unexpected
+    unexpected = fold_whole_functions(comparison.unexpected)
     if unexpected:
         console.print(Text("Unexpected differences:", style="bold red"))
-        for diff in unexpected[:limit]:
-            console.print(_line(diff), soft_wrap=True)
+        for item in unexpected[:limit]:
+            line = _line(item) if isinstance(item, Difference) else _folded_line(item)
+            console.print(line, soft_wrap=True)
         if len(unexpected) > limit:
             console.print(f"  … and {len(unexpected) - limit} more (see the HTML or JSON report)")
     for rule in comparison.unused_rules:
