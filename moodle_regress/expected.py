@@ -31,7 +31,8 @@ Two more conditions use what the comparison learned about a difference:
     ``deprecation``, or a list), see :mod:`moodle_regress.classify`.
 
 Key patterns: ``*`` matches within one key component (never ``/``), ``**`` matches
-anything including ``/``, ``?`` one character, ``[abc]`` a character class.  A
+anything including ``/``, ``?`` one character, ``[abc]`` a character class; ``[]``
+stands for itself (a list's items in ``contract`` keys: ``params/courses/[]/visible``).  A
 ``/`` inside an entity is written ``%2F`` (keys escape it).  A ``regex`` condition
 searches the value if it is a string, else its canonical JSON; ``equals`` compares
 the whole value.  A condition on a side that has no value (``before`` of an added
@@ -69,6 +70,9 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
         ch = pattern[i]
         if pattern.startswith("**", i):
             out.append(".*")
+            i += 2
+        elif pattern.startswith("[]", i):  # a list's items in contract keys, not a class
+            out.append(re.escape("[]"))
             i += 2
         elif ch == "*":
             out.append("[^/]*")

@@ -1,4 +1,4 @@
-"""Matching differences to the upgrade-note entries that explain them.
+r"""Matching differences to the upgrade-note entries that explain them.
 
 A difference is about *subjects*: a web-service function (``contract/<fn>/...``,
 ``webservice/<fn>/...``, ``api/<fn>/...``), the component it belongs to (the contract's
@@ -12,9 +12,10 @@ mod_chat", but never ``chat`` inside ``mod_chat``.
 An entry **explains** a difference (a strong match) when, first rule first:
 
 1. *names the function*: it names the difference's function;
-2. *names the function's method in its component*: the entry is the function's
-   component's and names the function's name without the component
-   (``unenrol_users`` for ``enrol_manual_unenrol_users`` in enrol_manual's notes);
+2. *names the function's method in its component*: it names the function's name
+   without the component (``unenrol_users`` for ``enrol_manual_unenrol_users``) and
+   either is the component's own entry (enrol_manual's notes) or names the component or
+   its external class (``core_question_external\move_questions``);
 3. *removes the plugin*: the difference removes something of a component that is gone
    (no function of it is left, or the plugin left the list of installed ones), the
    entry is a removal and names the component (``Remove mod_chat from Moodle 5.0``).
@@ -207,8 +208,12 @@ class NotesMatcher:
         entry, words = self.entries[index], self._tokens[index]
         if any(f.lower() in words for f in subjects.functions):
             return RULES[0]
-        if any(entry.component == c and m.lower() in words for c, m in subjects.methods):
-            return RULES[1]
+        for component, method in subjects.methods:
+            owner = entry.component == component or bool(
+                {component.lower(), f"{component}_external".lower()} & words
+            )
+            if owner and method.lower() in words:
+                return RULES[1]
         removal = entry.kind == "removed"
         if removal and any(c.lower() in words for c in subjects.gone):
             return RULES[2]

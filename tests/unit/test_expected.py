@@ -223,3 +223,10 @@ def test_rules_by_contract_severity_and_unexplained() -> None:
 def test_bad_explained_and_contract_conditions(rule: str, message: str) -> None:
     with pytest.raises(ExpectedFileError, match=message):
         ExpectedChanges.parse(f"expected:\n  - {rule}\n", source="x.yaml")
+
+
+def test_empty_brackets_in_a_pattern_stand_for_a_list_item() -> None:
+    regex = glob_to_regex("contract/*/params/courses/[]/visible")
+    assert regex.match("contract/core_course_create_courses/params/courses/[]/visible")
+    assert not regex.match("contract/x/params/courses/visible")
+    assert glob_to_regex("users/[ab]*/x").match("users/anne/x")

@@ -108,3 +108,27 @@ def test_explain_upgrade_needs_a_code_tree_and_leaves_third_party_unexplained() 
     tree = notes_tree_50()
     explain(comparison, load_notes(tree), components={n for n, _ in tree.components.values()})
     assert theme.explanation == "unexplained"  # theme_moove is third-party: no note
+
+
+def test_a_note_naming_the_external_class_and_method_explains() -> None:
+    """qbank_bulkmove's 5.0 note names core_question_external\\move_questions."""
+    from moodle_regress.notes.parse import parse_upgrading_md
+
+    text = (
+        "# qbank_bulkmove Upgrade notes\n\n## 5.0\n\n### Deprecated\n\n"
+        "- qbank_bulkmove/helper::get_displaydata\n\n"
+        "  Superceded by a modal and webservice, see "
+        "qbank_bulkmove/modal_question_bank_bulkmove and core_question_external\\move_questions\n\n"
+        "  For more information see [MDL-71378](https://tracker.moodle.org/browse/MDL-71378)\n"
+    )
+    matcher = NotesMatcher(parse_upgrading_md(text))
+    subjects = Subjects(
+        functions=frozenset({"core_question_move_questions"}),
+        methods=frozenset({("core_question", "move_questions")}),
+        components=frozenset({"core_question"}),
+    )
+    (found,) = matcher.matches(subjects)
+    assert (found.entry.issue, found.rule) == (
+        "MDL-71378",
+        "names the function's method in its component",
+    )
