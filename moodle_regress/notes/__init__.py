@@ -64,12 +64,13 @@ def select_notes(code_dir: Path, after: str, upto: str) -> NotesSelection:
     try:
         tree = inspect_tree(code_dir)
     except NotMoodleTreeError as exc:
-        raise NotesError(f"cannot read upgrade notes: {exc}") from None
+        raise NotesError(f"cannot read upgrade notes: {exc.message}", exc.fix) from None
     try:
         entries = notes_between(load_notes(tree), after, upto)
     except ValueError as exc:
         raise NotesError(
-            f"cannot choose upgrade notes: {exc}; the snapshots must carry their releases"
+            f"cannot choose upgrade notes: {exc}",
+            "compare snapshots that record their sites' releases",
         ) from None
     components = frozenset(name for name, _ in tree.components.values())
     return NotesSelection(entries, components, _short(tree.release), _short(after), _short(upto))
@@ -81,7 +82,10 @@ def explain_upgrade(comparison: Comparison, code_dir: Path) -> Comparison:
     before = comparison.before.meta.release
     after = comparison.after.meta.release
     if not before or not after:
-        raise NotesError("the snapshots carry no release: cannot choose upgrade notes")
+        raise NotesError(
+            "the snapshots carry no release: cannot choose upgrade notes",
+            "compare snapshots taken by moodle-regress snapshot (they record the release)",
+        )
     selection = select_notes(code_dir, before, after)
     return explain(
         comparison,

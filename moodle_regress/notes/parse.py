@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.sandbox.codetree import CodeTree
 
 NoteKind = Literal["added", "changed", "deprecated", "removed", "fixed"]
@@ -42,7 +43,7 @@ _TXT_HEADING = re.compile(r"^===\s*(.*?)\s*===\s*$")
 ReleaseKey = tuple[int, int, int, int]
 
 
-class NotesError(Exception):
+class NotesError(MoodleRegressError):
     """The upgrade notes of a code tree cannot be read."""
 
 
@@ -263,7 +264,9 @@ def load_notes(tree: CodeTree) -> list[NoteEntry]:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
-            raise NotesError(f"cannot read {path}: {exc.strerror}") from None
+            raise NotesError(
+                f"cannot read {path}: {exc.strerror}", "check the code tree's permissions"
+            ) from None
         source = str(path.relative_to(tree.root))
         if path.name == "UPGRADING.md":
             parsed = parse_upgrading_md(text, source=source, component=component)

@@ -16,58 +16,34 @@ are therefore those of a fresh install, not the real site's.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from moodle_regress.observation import Observation
 from moodle_regress.observe.contract import contract_observations
+from moodle_regress.phprun import PhpScriptError, run_php_script
 from moodle_regress.sandbox.codetree import CodeTree, inspect_tree, short_release
 from moodle_regress.sandbox.manager import Sandbox, SandboxManager
-from moodle_regress.sandbox.moodle import php_args, render_config_php
+from moodle_regress.sandbox.moodle import render_config_php
 from moodle_regress.site import SiteDescriptor
 
 SCRIPT = "contract.php"
-_RESULT = "MOODLE_REGRESS_RESULT "
-_ERROR = "MOODLE_REGRESS_ERROR "
 
 
-class ContractError(Exception):
-    """The contract cannot be read (no code to read it from, or the PHP run failed)."""
-
-
-def run_contract_script(config: Path, cwd: Path, *, log: Path | None = None) -> dict[str, Any]:
-    """Run ``contract.php`` against the Moodle that ``config`` bootstraps."""
-    script = resources.files("moodle_regress") / "php" / SCRIPT
-    with resources.as_file(script) as path:
-        done = subprocess.run(
-            [*php_args(), str(path)],
-            input=json.dumps({"config": str(config)}),
-            capture_output=True,
-            text=True,
-            cwd=str(cwd),
-            timeout=600,
-            check=False,
-        )
-    if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(done.stdout[-20000:] + done.stderr)
-    for line in done.stdout.splitlines():
-        if line.startswith(_RESULT):
-            result: dict[str, Any] = json.loads(line[len(_RESULT) :])
-            return result
-    tail = " / ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
-    raise ContractError(f"reading the web-service contract failed: {tail or 'no output'}")
+def run_contract_script(folder: Path, *, log: Path | None = None) -> dict[str, Any]:
+    """Run ``contract.php`` against the Moodle that ``folder/config.php`` bootstraps."""
+    result = run_php_script(folder, SCRIPT, log=log)
+    if not isinstance(result, dict) or not isinstance(result.get("functions"), dict):
+        raise PhpScriptError(f"{SCRIPT} answered no function list", f"see {log}" if log else None)
+    return result
 
 
 def read_sandbox_contract(code_dir: Path, *, log: Path | None = None) -> dict[str, Any]:
     """The contract of a sandbox: its own code and config.php."""
-    return run_contract_script(code_dir / "config.php", code_dir, log=log)
+    return run_contract_script(code_dir, log=log)
 
 
 def _same_version(manager: SandboxManager, tree: CodeTree) -> Sandbox | None:
@@ -100,8 +76,8 @@ def site_for_tree(manager: SandboxManager, tree: CodeTree) -> Iterator[Sandbox]:
 
 @contextmanager
 def throwaway_config(box: Sandbox, tree: CodeTree) -> Iterator[Path]:
-    """A config.php that runs ``tree``'s code on ``box``'s database, with a temporary
-    dataroot (caches of one tree never meet the other's)."""
+    """A folder holding a config.php that runs ``tree``'s code on ``box``'s database,
+    with a temporary dataroot (caches of one tree never meet the other's)."""
     state = box.state()
     with tempfile.TemporaryDirectory(prefix="moodle-regress-contract-") as tmp:
         folder = Path(tmp)
@@ -117,7 +93,7 @@ def throwaway_config(box: Sandbox, tree: CodeTree) -> Iterator[Path]:
         config = folder / "config.php"
         config.write_text(text)
         config.chmod(0o600)
-        yield config
+        yield folder
 
 
 def read_tree_contract(
@@ -125,8 +101,8 @@ def read_tree_contract(
 ) -> dict[str, Any]:
     """The contract of the code tree at ``code`` (see the module's docstring)."""
     tree = inspect_tree(code)
-    with site_for_tree(manager, tree) as box, throwaway_config(box, tree) as config:
-        return run_contract_script(config, tree.root, log=log)
+    with site_for_tree(manager, tree) as box, throwaway_config(box, tree) as folder:
+        return run_contract_script(folder, log=log)
 
 
 def observe_contract(

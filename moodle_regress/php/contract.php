@@ -9,18 +9,14 @@
 // services the code puts it in.  Reads only; one run for every function.
 //
 // Input, JSON on stdin: {"config": "<path of config.php>"}.
-// Output: one line "MOODLE_REGRESS_RESULT {"release", "version", "now", "functions": {name: {...}}}"
-// ("now": the time of the run, for defaults that are the current time).
+// Result: {"release", "version", "now", "functions": {name: {...}}} ("now": the time of the
+// run, for defaults that are the current time).  Protocol: moodle_regress/phprun.py.
 
 define('CLI_SCRIPT', true);
-
-$input = json_decode(stream_get_contents(STDIN), true);
-if (!is_array($input) || empty($input['config'])) {
-    fwrite(STDERR, "moodle-regress contract.php: expected a JSON object with config on stdin\n");
-    exit(1);
-}
-
+require(__DIR__ . '/lib/common.php');
+$input = moodle_regress_input();
 require($input['config']);
+moodle_regress_catch_errors();
 
 /** Moodle 4.2 moved the description classes into core_external; older ones are global. */
 function mr_class(string $name): string {
@@ -147,9 +143,9 @@ foreach ($declared as $name => [$component, $definition]) {
     $result[$name] = mr_function($name, $definition, $component, $services);
 }
 
-echo "MOODLE_REGRESS_RESULT " . json_encode([
+moodle_regress_result([
     'release' => $CFG->release,
     'version' => (string)$CFG->version,
     'now' => time(),
     'functions' => $result,
-], JSON_PRESERVE_ZERO_FRACTION | JSON_PARTIAL_OUTPUT_ON_ERROR) . "\n";
+]);
