@@ -25,6 +25,7 @@ OUT = Path(__file__).parent / "fixtures" / "contract"
 FUNCTIONS = (
     "core_ai_set_provider_order",  # added in 5.0
     "core_badges_get_badge",  # 5.0: courseid, coursefullname in the answer
+    "core_badges_get_user_badges",  # 5.0: the image author fields removed
     "core_calendar_create_calendar_events",  # a default that is time()
     "core_course_edit_module",  # deprecated in 5.0
     "core_course_edit_section",  # deprecated in 5.0

@@ -9,26 +9,41 @@ subject is one of its identifiers (``[A-Za-z0-9_]+`` words, case-insensitive):
 ``core_badges_get_badge`` in "`core_badges_get_badge`" or ``mod_chat`` in "Remove
 mod_chat", but never ``chat`` inside ``mod_chat``.
 
+A difference is about the function *as a whole* when it adds or removes the function,
+is one of its facts (``deprecated``, ``ajax``...) or its presence in the service
+(``webservice/<fn>/...``); otherwise it is about a field (a parameter, a part of the
+answer, a service it joins or leaves) and an entry must name that field too.
+
 An entry **explains** a difference (a strong match) when, first rule first:
 
-1. *names the function*: it names the difference's function;
+1. *names the function*: it names the difference's function (and the field, for a
+   field's difference: ``core_badges_get_badge`` and ``courseid``);
 2. *names the function's method in its component*: it names the function's name
    without the component (``unenrol_users`` for ``enrol_manual_unenrol_users``) and
    either is the component's own entry (enrol_manual's notes) or names the component or
-   its external class (``core_question_external\move_questions``);
-3. *removes the plugin*: the difference removes something of a component that is gone
+   its external class (``core_question_external\move_questions``); and the field, for
+   a field's difference;
+3. *announces the field's change in its component*: a field's difference, and the entry
+   is the function's component's, names the field and is of the same kind (a removal
+   for a removed field, an addition for an added one): core_badges' "The fields
+   imageauthorname, imageauthoremail, and imageauthorurl have been removed";
+4. *removes the plugin*: the difference removes something of a component that is gone
    (no function of it is left, or the plugin left the list of installed ones), the
    entry is a removal and names the component (``Remove mod_chat from Moodle 5.0``).
 
 An entry is **possibly related** (a weak match) when:
 
-4. *names the plugin*: the difference is about a plugin (not a function) and the entry
+5. *names the function, not the field*: rule 1 or 2 without the field;
+6. *names the plugin*: the difference is about a plugin (not a function) and the entry
    names it;
-5. *removes a plugin of that name*: the difference removes something of a component
+7. *removes a plugin of that name*: the difference removes something of a component
    that is gone, the entry is a removal and names the plugin's own name (``chat``
    for mod_chat: "Remove chat and survey support from tool_mobile");
-6. *names a field of the component*: the entry is the component's and names one of
-   the difference's field or setting names.
+8. *names a field of the component*: the entry is the component's and names the
+   difference's field or setting.
+
+Rules 3 and 8 look at the field itself (the last name of its path), never at a common
+word (``name``, ``type``, ``title``...).
 
 A difference keeps every strong match and at most :data:`MAX_WEAK` weak ones, in the
 order of the rules.
@@ -55,18 +70,28 @@ FUNCTION_AREAS = ("contract", "webservice", "api")
 PLUGIN_AREAS = {"themes": "theme", "formats": "format"}
 #: Names too common to link a field to a note.
 _COMMON_NAMES = frozenset(
-    {"id", "name", "type", "value", "text", "data", "items", "list", "returns", "params"}
-)
+    {
+        "id", "name", "type", "value", "text", "data", "items", "list", "returns", "params",
+        "button", "title", "icon", "key", "component", "date", "tag", "url", "status", "time",
+        "message", "error", "warnings", "event", "events", "user", "users", "course",
+        "courses", "group", "groups", "files", "options", "settings", "description",
+        "summary", "format", "visible", "content", "label", "mobile",
+    }
+)  # fmt: skip
 
 RULES = (
     "names the function",
     "names the function's method in its component",
+    "announces the field's change in its component",
     "removes the plugin",
+    "names the function, not the field",
     "names the plugin",
     "removes a plugin of that name",
     "names a field of the component",
 )
-_STRONG_RULES = frozenset(RULES[:3])
+_STRONG_RULES = frozenset(RULES[:4])
+#: The kind of note that announces each kind of difference.
+_SAME_KIND = {"added": "added", "removed": "removed", "changed": "changed"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +124,12 @@ class Subjects:
     names: frozenset[str] = frozenset()
     #: Components of the difference that are gone, when it removes something of them.
     gone: frozenset[str] = frozenset()
+    #: About the function as a whole (not one of its fields): naming it is enough.
+    whole: bool = True
+    #: The difference's kind (added, removed, changed).
+    kind: str = ""
+    #: The field itself (a path's last name), for rules that name no function.
+    leaves: frozenset[str] = frozenset()
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -136,6 +167,28 @@ def _list_change(diff: Difference) -> tuple[set[Any], set[Any]]:
 
 ComponentOf = Callable[[str], "str | None"]
 
+_WHOLE_FUNCTION = ("function added", "function removed")
+
+
+def _function_fields(
+    diff: Difference, segments: list[str], items: set[Any]
+) -> tuple[set[str], set[str], bool]:
+    """(field names with their parents, the fields themselves, whether the difference is
+    about the function as a whole)."""
+    if diff.contract is not None and diff.contract.change in _WHOLE_FUNCTION:
+        return set(), set(), True
+    if diff.area == "api":
+        leaves = _leaf_names(items)
+        return leaves, leaves, False
+    if diff.area == "contract" and len(segments) > 1 and segments[0] in ("params", "returns"):
+        return set(segments[1:]), {segments[-1]}, False
+    if diff.area == "contract" and segments == ["services"]:
+        services = {str(s) for s in items}
+        # Notes say "the mobile app" rather than moodle_mobile_app.
+        mobile = {"mobile"} if any("mobile" in s for s in services) else set()
+        return services | mobile, services, False
+    return set(), set(), True
+
 
 def subjects_of(
     diff: Difference, component_of: ComponentOf, known: frozenset[str], gone: frozenset[str]
@@ -152,10 +205,7 @@ def subjects_of(
         methods = set()
         if component and function.startswith(component + "_"):
             methods.add((component, function[len(component) + 1 :]))
-        if diff.area == "api":
-            names = _leaf_names(removed | added)
-        elif diff.area == "contract":
-            names = set(segments[1:]) if segments[0] in ("params", "returns") else set()
+        names, leaves, whole = _function_fields(diff, segments, removed | added)
         mine = frozenset({component} if component else ())
         return Subjects(
             functions=frozenset({function}),
@@ -163,6 +213,9 @@ def subjects_of(
             components=mine,
             names=frozenset(names),
             gone=mine & gone if removal else frozenset(),
+            whole=whole,
+            kind=diff.kind,
+            leaves=frozenset(leaves),
         )
     components = {c for c in [diff.entity, *segments] if c in known}
     if diff.area in PLUGIN_AREAS:
@@ -175,7 +228,10 @@ def subjects_of(
         components |= {f"{plugin_type}_{v}" for v in values}
     mine = frozenset(components)
     return Subjects(
-        components=mine, names=frozenset(names), gone=mine & gone if removal else frozenset()
+        components=mine,
+        names=frozenset(names),
+        gone=mine & gone if removal else frozenset(),
+        leaves=frozenset(names),
     )
 
 
@@ -206,26 +262,33 @@ class NotesMatcher:
     def rule_for(self, index: int, subjects: Subjects) -> str | None:
         """The first rule by which entry ``index`` matches, if any."""
         entry, words = self.entries[index], self._tokens[index]
-        if any(f.lower() in words for f in subjects.functions):
+        field = subjects.whole or bool({n.lower() for n in subjects.names} & words)
+        named = any(f.lower() in words for f in subjects.functions)
+        if named and field:
             return RULES[0]
         for component, method in subjects.methods:
             owner = entry.component == component or bool(
                 {component.lower(), f"{component}_external".lower()} & words
             )
             if owner and method.lower() in words:
-                return RULES[1]
+                named = True
+                if field:
+                    return RULES[1]
+        leaves = {n.lower() for n in subjects.leaves if len(n) > 2 and n not in _COMMON_NAMES}
+        in_component = entry.component in subjects.components and bool(leaves & words)
+        if in_component and not subjects.whole and _SAME_KIND.get(subjects.kind) == entry.kind:
+            return RULES[2]
         removal = entry.kind == "removed"
         if removal and any(c.lower() in words for c in subjects.gone):
-            return RULES[2]
-        if not subjects.functions and any(c.lower() in words for c in subjects.components):
             return RULES[3]
+        if named:
+            return RULES[4]
+        if not subjects.functions and any(c.lower() in words for c in subjects.components):
+            return RULES[5]
         short = {c.split("_", 1)[1].lower() for c in subjects.gone if "_" in c}
         if removal and short & words:
-            return RULES[4]
-        names = {n.lower() for n in subjects.names if len(n) > 2 and n not in _COMMON_NAMES}
-        if entry.component in subjects.components and names & words:
-            return RULES[5]
-        return None
+            return RULES[6]
+        return RULES[7] if in_component else None
 
     def matches(self, subjects: Subjects) -> list[NoteMatch]:
         found = []

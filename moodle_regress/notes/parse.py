@@ -36,7 +36,7 @@ TRACKER_URL = "https://tracker.moodle.org/browse/"
 _ISSUE = re.compile(r"\bMDL-\d+\b")
 _MORE_INFO = re.compile(r"^\s*For more information see\b.*$", re.M)
 _RELEASE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(\+)?")
-_MD_TITLE = re.compile(r"^#\s+(\S+)\s+Upgrade notes\s*$", re.I)
+_MD_TITLE = re.compile(r"^#\s+(\S+)(?:\s+\([^)]*\))?\s+Upgrade notes\s*$", re.I)
 _TXT_HEADING = re.compile(r"^===\s*(.*?)\s*===\s*$")
 
 #: A release as a sortable key: "5.0.6+" -> (5, 0, 6, 1); "4.5" -> (4, 5, 0, 0).

@@ -85,7 +85,11 @@ def test_identifiers_match_whole_words_only() -> None:
 def test_a_weak_match_needs_a_named_field_in_the_same_component() -> None:
     entries = [e for e in load_notes(notes_tree_50()) if e.component == "mod_choice"]
     matcher = NotesMatcher(entries)
-    subjects = Subjects(components=frozenset({"mod_choice"}), names=frozenset({"groupid"}))
+    subjects = Subjects(
+        components=frozenset({"mod_choice"}),
+        names=frozenset({"groupid"}),
+        leaves=frozenset({"groupid"}),
+    )
     assert {m.rule for m in matcher.matches(subjects)} == {"names a field of the component"}
     assert matcher.matches(Subjects(components=frozenset({"mod_choice"}))) == []
 
@@ -132,3 +136,42 @@ def test_a_note_naming_the_external_class_and_method_explains() -> None:
         "MDL-71378",
         "names the function's method in its component",
     )
+
+
+def test_a_note_naming_the_function_but_not_the_field_is_only_possibly_related() -> None:
+    """5.1's note on tiny_premium_get_api_key's new usecloud field (MDL-85727) explains
+    that field, not the function joining the mobile service (4.5.6 -> 5.0.6+)."""
+    from moodle_regress.notes.parse import parse_upgrading_md
+    from tests.unit.contract_fixtures import FIXTURES
+
+    text = (FIXTURES / "notes" / "moodle-5.1.3" / "UPGRADING.md").read_text()
+    comparison = classify_contract(comparison_45_50())
+    explain(comparison, parse_upgrading_md(text))
+    services = _diff(comparison, "contract/tiny_premium_get_api_key/services")
+    assert _matches(services) == [
+        ("MDL-85727", "names the function, not the field", "possibly related")
+    ]
+    assert services.explanation == "possibly related"
+    usecloud = Subjects(
+        functions=frozenset({"tiny_premium_get_api_key"}),
+        names=frozenset({"usecloud"}),
+        whole=False,
+    )
+    (match,) = NotesMatcher(parse_upgrading_md(text)).matches(usecloud)
+    assert match.rule == "names the function" and match.strong
+
+
+def test_the_components_note_announcing_a_fields_removal_explains_it(
+    explained: Comparison,
+) -> None:
+    """core_badges' 5.0 note names the image author fields it removed, not the functions."""
+    for key in (
+        "contract/core_badges_get_user_badges/returns/badges/[]/imageauthorname",
+        "contract/core_badges_get_user_badges/returns/badges/[]/imageauthoremail",
+    ):
+        found = _matches(_diff(explained, key))
+        assert found[0] == (
+            "MDL-83909",
+            "announces the field's change in its component",
+            "explained",
+        )

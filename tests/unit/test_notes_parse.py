@@ -140,3 +140,14 @@ def test_notes_between_takes_releases_after_a_up_to_b() -> None:
     }
     # A site on 4.0.5 already had what 4.0.2 and 4.0.3 backported.
     assert {e.release for e in notes_between(old, "4.0.5", "4.2")} == {"4.1"}
+
+
+def test_a_subsystems_title_names_its_component() -> None:
+    text = (NOTES_50 / "badges" / "UPGRADING.md").read_text()
+    (entry,) = parse_upgrading_md(text)
+    assert (entry.release, entry.component, entry.kind, entry.issue) == (
+        "5.0",
+        "core_badges",
+        "removed",
+        "MDL-83909",
+    )
