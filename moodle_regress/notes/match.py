@@ -170,6 +170,15 @@ ComponentOf = Callable[[str], "str | None"]
 _WHOLE_FUNCTION = ("function added", "function removed")
 
 
+def _item_kind(kind: str, removed: set[Any], added: set[Any]) -> str:
+    """A list that only gained (lost) items adds (removes) them: ``api/<fn>/fields``."""
+    if kind == "changed" and added and not removed:
+        return "added"
+    if kind == "changed" and removed and not added:
+        return "removed"
+    return kind
+
+
 def _function_fields(
     diff: Difference, segments: list[str], items: set[Any]
 ) -> tuple[set[str], set[str], bool]:
@@ -214,7 +223,7 @@ def subjects_of(
             names=frozenset(names),
             gone=mine & gone if removal else frozenset(),
             whole=whole,
-            kind=diff.kind,
+            kind=_item_kind(diff.kind, removed, added),
             leaves=frozenset(leaves),
         )
     components = {c for c in [diff.entity, *segments] if c in known}
