@@ -23,6 +23,11 @@ import pytest
 from moodle_regress.resources import packaged_plan
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
 from moodle_regress.site import SiteDescriptor
+from tests.live.contract_checks import (
+    assert_contract_45_to_50,
+    assert_contract_50_to_51,
+    assert_explained_share,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -109,6 +114,10 @@ def test_rehearse_45_to_50_with_api_and_browser_suites(tmp_path: Path) -> None:
     assert suites[("browser", "A")]["passed"] > 0
     assert (out / "allure-results").is_dir()
     assert any((out / "allure-results").glob("*-result.json"))
+    # The web-service contract, classified, and explained by 5.0's upgrade notes.
+    report = assert_contract_45_to_50(out)
+    share = assert_explained_share(report, 0.6)
+    print(f"4.5 -> 5.0: {share:.0%} of the unexpected differences explained by upgrade notes")
 
 
 def test_rehearse_50_to_51_across_the_layout_change(tmp_path: Path) -> None:
@@ -130,6 +139,12 @@ def test_rehearse_50_to_51_across_the_layout_change(tmp_path: Path) -> None:
     found = differences(out)
     assert found["site/@site/release"]["kind"] == "changed"
     assert done.returncode in (0, 1)
+    report = assert_contract_50_to_51(out)
+    counts = report["counts"]
+    print(
+        f"5.0 -> 5.1: {counts['unexpected_explained']} of {counts['unexpected']} unexpected "
+        "differences explained by upgrade notes"
+    )
 
 
 def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
@@ -143,6 +158,8 @@ def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
         "none",
         "--name",
         "rh-test-45-51",
+        "--expected",
+        "4.5-to-5.1",
         out=out,
     )
     assert_complete(summary, done)
@@ -150,6 +167,11 @@ def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
     found = differences(out)
     assert "webservice/mod_chat_view_chat/version" in found
     assert found["webservice/mod_chat_view_chat/version"]["kind"] == "removed"
+    # The shipped 4.5-to-5.1 file accepts every difference (each checked in 5.1's code),
+    # most of them through one rule: "explained by an upgrade note".
+    assert done.returncode == 0, [k for k, d in found.items() if not d["expected"]]
+    chat = found["contract/mod_chat_view_chat/component"]
+    assert chat["reason"].endswith("(MDL-82457)")
 
 
 FAILING_UPGRADE = """<?php
