@@ -13,11 +13,12 @@ import json
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.files import write_atomic
+from moodle_regress.validation import InvalidDocumentError, validate_secret_json
 from moodle_ws import MoodleClient
 from moodle_ws.redaction import register_secret
 
@@ -76,11 +77,17 @@ class SiteDescriptor(BaseModel):
     @classmethod
     def load(cls, path: Path) -> SiteDescriptor:
         try:
-            return cls.model_validate_json(path.read_text())
+            text = path.read_text()
         except FileNotFoundError:
             raise SiteError(f"no site descriptor at {path}") from None
-        except ValidationError as exc:
-            raise SiteError(f"{path} is not a site descriptor: {exc}") from None
+        try:
+            # Validated without echoing the input: it holds the token and password.
+            return validate_secret_json(cls, text)
+        except InvalidDocumentError as exc:
+            raise SiteError(
+                f"{path} is not a site descriptor: {exc}; correct the file (it needs "
+                "name, url and token), or bring the sandbox up again"
+            ) from None
 
 
 def resolve_site(value: str, settings: Settings | None = None) -> SiteDescriptor:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.files import write_atomic, write_json_atomic
@@ -70,6 +70,7 @@ from moodle_regress.sandbox.errors import (
 )
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SandboxPaths, SiteDescriptor
+from moodle_regress.validation import InvalidDocumentError, validate_secret_json
 from moodle_ws.redaction import register_secret
 
 STATE_NAME = "sandbox.json"
@@ -211,15 +212,17 @@ class Sandbox:
 
     def state(self) -> SandboxState:
         try:
-            state = SandboxState.model_validate_json(self.state_path.read_text())
+            # Validated without echoing the input: it holds the passwords.
+            state = validate_secret_json(SandboxState, self.state_path.read_text())
         except FileNotFoundError:
             raise SandboxNotFoundError(
                 f"no sandbox named {self.name!r} in {self.root.parent}",
                 "see `moodle-regress sandbox list`, or create it with `sandbox up`",
             ) from None
-        except ValidationError as exc:
+        except InvalidDocumentError as exc:
             raise SandboxError(
-                f"{self.state_path} is damaged: {exc}", "destroy the sandbox"
+                f"{self.state_path} is damaged: {exc}",
+                f"destroy the sandbox (`moodle-regress sandbox destroy {self.name}`)",
             ) from None
         register_secret(state.db.password)
         register_secret(state.admin_password)
@@ -637,8 +640,8 @@ class SandboxManager:
         if base.is_dir():
             for path in base.glob(f"*/{STATE_NAME}"):
                 try:
-                    state = SandboxState.model_validate_json(path.read_text())
-                except (OSError, ValidationError):
+                    state = validate_secret_json(SandboxState, path.read_text())
+                except (OSError, InvalidDocumentError):
                     continue
                 used |= {state.http_port, state.db.port}
         return used
