@@ -8,6 +8,38 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from moodle_regress.errors import MoodleRegressError
+
+
+class UnwritableError(MoodleRegressError):
+    """A file cannot be written where it was asked for."""
+
+
+def check_writable(path: Path) -> None:
+    """Raise :class:`UnwritableError` unless a file can be written at ``path``.
+
+    Tried for real (a temporary file in the nearest existing folder), before any
+    output is written, so that a run never leaves one report written and the next
+    missing.  Nothing is left behind.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UnwritableError(f"cannot write {path}: it is a folder", "give a file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is not a folder")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".moodle-regress-check.")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UnwritableError(
+            f"cannot write {path}: {reason}", "choose a place you can write to"
+        ) from None
+
 
 def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""

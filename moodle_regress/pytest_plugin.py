@@ -95,7 +95,7 @@ def seed_once(
         plan = load_plan(plan_path)
         with descriptor.client(timeout=SEED_TIMEOUT) as client:
             local = local_site(descriptor)
-            data = generate(plan, seed, installed_formats=installed_formats(client, local))
+            data = generate(plan, seed, installed_formats=installed_formats(client, local, plan))
             summary = apply_dataset(client, data, allow_writes=allow_writes, local=local)
         result = {
             "tag": data.tag,

@@ -48,7 +48,7 @@ def seeded_dataset(
     """The plan's entities (users, courses, enrolments...) as seeded on the site."""
     plan_option = request.config.getoption("--moodle-plan")
     plan = load_plan(resolve_plan(plan_option) if plan_option else default_plan())
-    formats = installed_formats(moodle_client, local_site(seeded_site.descriptor))
+    formats = installed_formats(moodle_client, local_site(seeded_site.descriptor), plan)
     return generate(plan, seeded_site.seed, installed_formats=formats)
 
 

@@ -232,7 +232,7 @@ def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes
     loaded = load_plan(plan)
     local = local_of(descriptor)
     with descriptor.client() as client:
-        data = generate(loaded, seed, installed_formats=installed_formats(client, local))
+        data = generate(loaded, seed, installed_formats=installed_formats(client, local, loaded))
         apply_dataset(client, data, allow_writes=allow_writes, local=local)
     counts = data.counts()
     return ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" (tag {data.tag})"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -244,6 +244,7 @@ class Snapshot:
                 f"{where} is not a valid snapshot: {field}: {first['msg']} "
                 f"({exc.error_count()} problem(s) in all)"
             ) from None
+        _no_duplicated_keys(parsed.observations, where)
         snapshot = cls(parsed.meta, path=path)
         try:
             for item in parsed.observations:
@@ -259,6 +260,20 @@ class Snapshot:
         except ObservationError as exc:
             raise SnapshotError(f"{where}: {exc}") from None
         return snapshot
+
+
+def _no_duplicated_keys(items: Sequence[_ObservationModel], where: str) -> None:
+    # Observers may see one thing twice; a file holds each key once, so a second
+    # one is a damaged or hand-edited file (which of the two would be compared?).
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.key in first:
+            raise SnapshotError(
+                f"{where}: observation {item.key!r} appears twice (observations "
+                f"[{first[item.key]}] and [{index}]); a snapshot holds each key once",
+                "take the snapshot again, or remove one of the two",
+            )
+        first[item.key] = index
 
 
 def _relative(path: Path, base: Path | None) -> str:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from moodle_regress.errors import MoodleRegressError
 from moodle_ws.redaction import redact, register_secret
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -25,8 +26,11 @@ Model = TypeVar("Model", bound=BaseModel)
 _SECRET_KEY = re.compile(r"(?i)tok|pass|pw|secret|cred")
 
 
-class InvalidDocumentError(ValueError):
-    """A JSON document does not fit its model; the message holds no input value."""
+class InvalidDocumentError(MoodleRegressError):
+    """A JSON document does not fit its model; the message holds no input value.
+
+    Callers name the file and say the fix (see :class:`~moodle_regress.site.SiteError`).
+    """
 
 
 def register_secrets_in(data: Any, *, secret: bool = False) -> None:

@@ -118,6 +118,12 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # click prints usage, a hint and the error on four lines: one is enough.
+        where = exc.ctx.command_path if exc.ctx is not None else "moodle-regress"
+        message = one_line(exc.format_message())
+        click.echo(f"error: {message} (see `{where} --help`)", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

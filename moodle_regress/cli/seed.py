@@ -21,6 +21,7 @@ from moodle_regress.seeding import (
     local_site,
 )
 from moodle_regress.seeding.apply import SEED_TIMEOUT
+from moodle_regress.seeding.tags import check_tag
 from moodle_regress.site import resolve_site
 
 SITE_HELP = "Descriptor file, sandbox name, configured site or URL."
@@ -85,11 +86,13 @@ def seed(  # noqa: PLR0917 - one parameter per option
     workers: int,
 ) -> None:
     """Create the plan's users, courses, enrolments... on SITE (only what is missing)."""
-    descriptor = resolve_site(site)
+    if tag is not None:
+        check_tag(tag)
     plan = load_plan(resolve_plan(plan_path) if plan_path else default_plan())
+    descriptor = resolve_site(site)
     with descriptor.client(timeout=SEED_TIMEOUT) as client:
         local = local_site(descriptor)
-        formats = installed_formats(client, local)
+        formats = installed_formats(client, local, plan)
         data = generate(plan, seed, installed_formats=formats, tag=tag)
         with Progress(
             TextColumn("{task.description:<18}"),
@@ -137,14 +140,14 @@ def cleanup_command(
     site: str, tag: str, plan_path: Path | None, seed: int, allow_writes: bool
 ) -> None:
     """Delete exactly the entities a seeding run with TAG created."""
+    check_tag(tag)
+    plan = load_plan(resolve_plan(plan_path)) if plan_path is not None else None
     descriptor = resolve_site(site)
     with descriptor.client(timeout=SEED_TIMEOUT) as client:
         data = None
-        if plan_path is not None:
-            formats = installed_formats(client, local_site(descriptor))
-            data = generate(
-                load_plan(resolve_plan(plan_path)), seed, installed_formats=formats, tag=tag
-            )
+        if plan is not None:
+            formats = installed_formats(client, local_site(descriptor), plan)
+            data = generate(plan, seed, installed_formats=formats, tag=tag)
         with console.status(f"removing entities tagged {tag!r}"):
             result = cleanup(client, tag, allow_writes=allow_writes, data=data)
     table = Table(title=f"removed from {descriptor.url} (tag {tag})")

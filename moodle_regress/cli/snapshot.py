@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from moodle_regress.cli import console
 from moodle_regress.observe import ApiObserver, all_entities, prefix_filter
 from moodle_regress.plugins import local_plugins
+from moodle_regress.seeding.tags import check_tag
 from moodle_regress.site import resolve_site
 
 
@@ -62,6 +63,8 @@ def snapshot(
     workers: int,
 ) -> None:
     """Observe SITE's seeded entities and the site as a whole into a snapshot file."""
+    if tag is not None:
+        check_tag(tag)
     descriptor = resolve_site(site_ref)
     entity_filter = all_entities if all_ else prefix_filter(f"mr-{tag}-" if tag else prefix)
     client = descriptor.client(max_workers=workers)

@@ -195,6 +195,83 @@ class _Applier:
             self.summary.steps[step].existing += existing
         self.progress.advance(step, created + existing)
 
+    # --- before any write ------------------------------------------------------
+
+    def check_references(self) -> None:
+        """Refuse, before the first write, what the plan refers to that neither the
+        plan nor the site has (users, courses, site categories, roles)."""
+        problems = [*self._missing_users(), *self._missing_courses(), *self._missing_roles()]
+        refs = sorted({c.category_ref for c in self.data.courses if c.category_ref})
+        if refs:
+            self.site_categories = self.client.categories.get()
+            for course in self.data.courses:
+                if course.category_ref:
+                    try:
+                        self._site_category(course.category_ref, course.shortname)
+                    except SeedError as exc:
+                        problems.append(exc.message)
+        if problems:
+            raise SeedError(
+                "the plan refers to what neither it nor the site has: " + "; ".join(problems),
+                "add them to the plan (or create them on the site), or correct the names",
+            )
+
+    def _missing_users(self) -> list[str]:
+        known = {u.username for u in self.data.users}
+        wanted: dict[str, str] = {}
+        for e in self.data.enrolments:
+            wanted.setdefault(e.username, "enrolments")
+        for g in self.data.groups:
+            for member in g.members:
+                wanted.setdefault(member, f"group {g.name!r}")
+        for c in self.data.cohorts:
+            for member in c.members:
+                wanted.setdefault(member, f"cohort {c.key!r}")
+        outside = sorted(set(wanted) - known)
+
+        def lookup(batch: Sequence[str]) -> list[tuple[str, int]]:
+            found = self.client.users.get_by_field("username", batch)
+            return [(u.username, u.id) for u in found if u.username is not None]
+
+        for pairs in self.concurrently(lookup, chunks(outside, self.options.lookup_batch)):
+            self.user_ids.update(pairs)
+        return [
+            f"{wanted[name]}: user {name!r} is neither in the plan nor on the site"
+            for name in outside
+            if name not in self.user_ids
+        ]
+
+    def _missing_courses(self) -> list[str]:
+        known = {c.shortname for c in self.data.courses}
+        wanted: dict[str, str] = {}
+        for e in self.data.enrolments:
+            wanted.setdefault(e.shortname, "enrolments")
+        for g in self.data.groups:
+            wanted.setdefault(g.shortname, f"group {g.name!r}")
+        outside = sorted(set(wanted) - known)
+
+        def lookup(shortname: str) -> tuple[str, int | None]:
+            found = self.client.courses.get_by_field("shortname", shortname)
+            return shortname, found[0].id if found else None
+
+        missing = []
+        for shortname, courseid in self.concurrently(lookup, outside):
+            if courseid is None:
+                missing.append(
+                    f"{wanted[shortname]}: course {shortname!r} is neither in the plan "
+                    "nor on the site"
+                )
+            else:
+                self.course_ids[shortname] = courseid
+        return missing
+
+    def _missing_roles(self) -> list[str]:
+        unknown = sorted({e.role for e in self.data.enrolments} - set(self.roles))
+        return [
+            f"role {role!r} has no known id (add it to the plan: roles: {{{role}: <id>}})"
+            for role in unknown
+        ]
+
     # --- steps -------------------------------------------------------------------
 
     def categories(self) -> None:
@@ -654,6 +731,7 @@ def apply_dataset(
     ensure_writable(client, allow_writes)
     started = time.perf_counter()
     applier = _Applier(client, data, options or ApplyOptions(), progress or _NoProgress(), local)
+    applier.check_references()
     steps: Iterable[Callable[[], None]] = (
         applier.categories,
         applier.courses,

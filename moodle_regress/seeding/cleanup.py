@@ -1,23 +1,25 @@
 """Remove exactly what a seeding run created: the entities carrying its tag.
 
-Courses, categories, cohorts and groups are found by their ``mr-<tag>-``
-idnumbers.  Users are found through the plan's usernames when a plan is given,
-and through the site's user list otherwise; either way a user is deleted only
-when its idnumber carries the tag.  Nothing without the tag is touched: a site's
+Courses, users and groups are found by exactly the idnumber the run gave them
+(``mr-<tag>-<shortname>``, ``mr-<tag>-<username>``...); categories and cohorts by
+their plan keys when the plan is given, else by the ``mr-<tag>-`` prefix.  Users are
+found through the plan's usernames when a plan is given, and through the site's
+user list otherwise.  Nothing without the tag is touched: a site's
 own course, or a user the plan named that already existed, stays.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moodle_regress.guard import ensure_writable
 from moodle_regress.seeding.apply import chunks
 from moodle_regress.seeding.generate import Dataset
-from moodle_regress.seeding.tags import is_tagged, tag_prefix
+from moodle_regress.seeding.tags import group_idnumber, is_tagged, tagged
 from moodle_ws import MoodleClient
+from moodle_ws.areas.users import User
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +41,47 @@ class Tagged:
     groups: list[int]  # groups in courses that stay
 
 
-def find_tagged(
-    client: MoodleClient, tag: str, *, usernames: Sequence[str] | None = None
-) -> Tagged:
-    """Every entity on the site whose idnumber carries ``tag``."""
-    courses = [c for c in client.courses.get() if is_tagged(c.idnumber, tag)]
+def find_tagged(client: MoodleClient, tag: str, *, data: Dataset | None = None) -> Tagged:
+    """Every entity on the site that the seeding run tagged ``tag`` created.
+
+    Courses, users and groups must carry exactly the idnumber the run gave them (from
+    their shortname, username or name), so ``mr-a-b-x`` of another tag never counts
+    as tag ``a``'s; categories and cohorts too when the run's ``data`` is given, else
+    their idnumber must begin ``mr-<tag>-``.
+    """
+    courses = [c for c in client.courses.get() if c.idnumber == tagged(tag, c.shortname)]
     course_ids = {c.id for c in courses}
-    categories = [c for c in client.categories.get() if is_tagged(c.idnumber, tag)]
+    mine = _made_by_run(tag, data)
+    categories = [c for c in client.categories.get() if mine("categories", c.idnumber)]
     categories.sort(key=lambda c: -(c.depth or (c.path or "").count("/")))
-    cohorts = [c.id for c in client.cohorts.get([]) if is_tagged(c.idnumber, tag)]
-    if usernames is not None:
+    cohorts = [c.id for c in client.cohorts.get([]) if mine("cohorts", c.idnumber)]
+    if data is not None:
         found = client.map_concurrently(
             lambda batch: client.users.get_by_field("username", batch),
-            chunks(list(usernames), 500),
+            chunks([u.username for u in data.users], 500),
         )
-        users = [u.id for batch in found for u in batch if is_tagged(u.idnumber, tag)]
+        users = [u.id for batch in found for u in batch if _user_is_tagged(u, tag)]
     else:
         users = _tagged_users(client, tag)
     # Groups in courses that stay (tagged groups in tagged courses go with them).
     others = [c.id for c in client.courses.get() if c.id not in course_ids and c.id != 1]
     group_lists = client.map_concurrently(client.groups.get_course_groups, others)
-    groups = [g.id for gl in group_lists for g in gl if is_tagged(g.idnumber, tag)]
+    groups = [g.id for gl in group_lists for g in gl if g.idnumber == group_idnumber(tag, g.name)]
     return Tagged(users, sorted(course_ids), [c.id for c in categories], cohorts, groups)
+
+
+def _made_by_run(tag: str, data: Dataset | None) -> Callable[[str, str | None], bool]:
+    if data is None:
+        return lambda _kind, idnumber: is_tagged(idnumber, tag)
+    keys = {
+        "categories": {tagged(tag, c.key) for c in data.categories},
+        "cohorts": {tagged(tag, c.key) for c in data.cohorts},
+    }
+    return lambda kind, idnumber: idnumber in keys[kind]
+
+
+def _user_is_tagged(user: User, tag: str) -> bool:
+    return user.username is not None and user.idnumber == tagged(tag, user.username)
 
 
 def _tagged_users(client: MoodleClient, tag: str) -> list[int]:
@@ -70,7 +91,8 @@ def _tagged_users(client: MoodleClient, tag: str) -> list[int]:
     for auth in ("manual", "nologin"):
         result = client.call("core_user_get_users", criteria=[{"key": "auth", "value": auth}])
         for user in result.get("users", []):
-            if str(user.get("idnumber", "")).startswith(tag_prefix(tag)):
+            username = str(user.get("username", ""))
+            if username and user.get("idnumber") == tagged(tag, username):
                 found.append(int(user["id"]))
     return found
 
@@ -84,25 +106,24 @@ def cleanup(
 ) -> CleanupSummary:
     """Delete every entity tagged ``tag`` (see the module's docstring)."""
     ensure_writable(client, allow_writes)
-    usernames = [u.username for u in data.users] if data is not None else None
-    tagged = find_tagged(client, tag, usernames=usernames)
+    found = find_tagged(client, tag, data=data)
     summary = CleanupSummary()
-    if tagged.groups:
-        client.groups.delete(tagged.groups)
-    summary.deleted["groups"] = len(tagged.groups)
-    for batch in chunks(tagged.courses, 20):
+    if found.groups:
+        client.groups.delete(found.groups)
+    summary.deleted["groups"] = len(found.groups)
+    for batch in chunks(found.courses, 20):
         for warning in client.courses.delete(batch):
             summary.notes.append(f"course {warning.itemid}: {warning.message}")
-    summary.deleted["courses"] = len(tagged.courses)
-    if tagged.cohorts:
-        client.cohorts.delete(tagged.cohorts)
-    summary.deleted["cohorts"] = len(tagged.cohorts)
-    client.map_concurrently(client.users.delete, chunks(tagged.users, 200), max_workers=2)
-    summary.deleted["users"] = len(tagged.users)
+    summary.deleted["courses"] = len(found.courses)
+    if found.cohorts:
+        client.cohorts.delete(found.cohorts)
+    summary.deleted["cohorts"] = len(found.cohorts)
+    client.map_concurrently(client.users.delete, chunks(found.users, 200), max_workers=2)
+    summary.deleted["users"] = len(found.users)
     # Deepest first, each on its own: a category still holding an untagged
     # course or category is kept (Moodle refuses to delete it without recursive).
     kept = 0
-    for categoryid in tagged.categories:
+    for categoryid in found.categories:
         if _category_is_empty(client, categoryid):
             # Empty, so "recursive" deletes nothing else; without it Moodle wants
             # a category to move the (absent) content to.
@@ -112,7 +133,7 @@ def cleanup(
             summary.notes.append(
                 f"category {categoryid} kept: it holds courses or categories not seeded"
             )
-    summary.deleted["categories"] = len(tagged.categories) - kept
+    summary.deleted["categories"] = len(found.categories) - kept
     return summary
 
 

@@ -197,7 +197,11 @@ def generate(
     installed_formats: Sequence[str] = CORE_FORMATS,
     tag: str | None = None,
 ) -> Dataset:
-    """Every entity the plan asks for; ``installed_formats`` resolves ``formats: all``."""
+    """Every entity the plan asks for.
+
+    ``installed_formats`` resolves ``formats: all``; a format the plan names that is
+    not among them is refused (:class:`PlanError`), before anything is sent.
+    """
     gen = _Gen(plan, seed, tag or plan.tag)
     data = Dataset(tag=gen.tag, seed=seed, roles=dict(plan.roles))
     _categories(gen, data)
@@ -343,8 +347,19 @@ def _option(value: str | int | bool) -> str:
     return str(value)
 
 
+def _check_format(gen: _Gen, field_name: str, name: str, installed: Sequence[str]) -> None:
+    # Moodle quietly gives a course with an unknown format the site's default one.
+    if name not in installed:
+        raise gen.error(
+            field_name,
+            f"course format {name!r} is not installed on the site "
+            f"(installed: {', '.join(installed)})",
+        )
+
+
 def _courses(gen: _Gen, data: Dataset, installed: Sequence[str]) -> None:
     for index, spec in enumerate(gen.plan.courses):
+        _check_format(gen, f"courses[{index}].format", spec.format, installed)
         course = _explicit_course(data, spec)
         if spec.format in SECTIONLESS_FORMATS and spec.sections:
             raise gen.error(
@@ -359,6 +374,8 @@ def _courses(gen: _Gen, data: Dataset, installed: Sequence[str]) -> None:
             extras = sorted(f for f in installed if f not in CORE_FORMATS)
         else:
             base, extras = list(spec_gen.formats), []
+            for name in base:
+                _check_format(gen, f"generate.courses[{index}].formats", name, installed)
         if not base:
             raise gen.error(f"generate.courses[{index}].formats", "no formats to use")
         if spec_gen.category is None and not generated_categories:

@@ -10,6 +10,7 @@ from typing import Any
 
 from moodle_regress import plugins
 from moodle_regress.phprun import run_php_script
+from moodle_regress.seeding.plan import Plan
 from moodle_ws import MoodleClient
 
 
@@ -34,6 +35,25 @@ class LocalSite:
         return result
 
 
-def installed_formats(client: MoodleClient, local: LocalSite | None = None) -> list[str]:
-    """Course formats installed on the site, core ones first (see :mod:`moodle_regress.plugins`)."""
-    return plugins.installed_formats(client, local.code_dir if local is not None else None)
+def installed_formats(
+    client: MoodleClient, local: LocalSite | None = None, plan: Plan | None = None
+) -> list[str]:
+    """Course formats installed on the site, core ones first (see :mod:`moodle_regress.plugins`).
+
+    On a remote site the formats ``plan`` names are probed too, beside the known ones.
+    """
+    if local is not None:
+        return plugins.installed_formats(client, local.code_dir)
+    found = plugins.installed_formats(client)
+    wanted = sorted(set(plan_formats(plan)) - set(found)) if plan is not None else []
+    extra = plugins.probe_plugins(client, "format", wanted) if wanted else {}
+    return plugins.with_core_first(plugins.CORE_FORMATS, [*found, *extra])
+
+
+def plan_formats(plan: Plan) -> list[str]:
+    """The course formats a plan names (``formats: all`` names none)."""
+    names = [c.format for c in plan.courses]
+    for spec in plan.generate.courses:
+        if isinstance(spec.formats, list):
+            names += spec.formats
+    return names

@@ -21,9 +21,29 @@ from __future__ import annotations
 
 import hashlib
 
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.seeding.generate import slug
+from moodle_regress.seeding.plan import TAG_RE
 
 PREFIX = "mr"
+
+
+class TagError(MoodleRegressError):
+    """A run tag that cannot mark entities unambiguously."""
+
+
+def check_tag(tag: str) -> str:
+    """``tag`` if it is a valid run tag (as a plan's ``tag:``), else :class:`TagError`.
+
+    No hyphen: ``mr-a-b-x`` must mean tag ``a``, so that cleaning up one tag never
+    touches another's entities.
+    """
+    if not TAG_RE.match(tag):
+        raise TagError(
+            f"run tag {tag!r} is not valid: a tag is 1-12 lower case letters or digits",
+            "give a tag like qa1 (a-z and 0-9 only: no spaces, hyphens or capitals)",
+        )
+    return tag
 
 
 def tag_prefix(tag: str) -> str:

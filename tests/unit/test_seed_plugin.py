@@ -29,7 +29,9 @@ def test_concurrent_workers_seed_once(tmp_path: Path, monkeypatch: pytest.Monkey
 
     # No site is reached: the seeding itself is what the live tests cover.
     monkeypatch.setattr(seeding, "apply_dataset", fake_apply)
-    monkeypatch.setattr(seeding, "installed_formats", lambda client, local=None: ["topics"])
+    monkeypatch.setattr(
+        seeding, "installed_formats", lambda client, local=None, plan=None: ["topics"]
+    )
     site = SiteDescriptor(name="s", url="http://moodle.invalid", token=SecretStr("x" * 32))
     results: list[dict[str, Any]] = []
 
