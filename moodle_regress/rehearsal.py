@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,11 +43,13 @@ from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observe import ApiObserver, prefix_filter
 from moodle_regress.observe.contract import AREA as CONTRACT_AREA
+from moodle_regress.observe.questions import question_bank_reader
 from moodle_regress.plugins import local_plugins
 from moodle_regress.report.html import write_html_report
 from moodle_regress.report.json_report import write_json_report
 from moodle_regress.resources import any_upgrade_expected, default_plan, suite_dir
 from moodle_regress.sandbox import SandboxManager
+from moodle_regress.sandbox.adhoc import AdhocResult, run_queued_tasks
 from moodle_regress.sandbox.db import DEFAULT_ENGINE
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SiteDescriptor
@@ -109,6 +111,8 @@ class RehearsalResult:
     backup: Path | None = None
     #: The sandbox's database engine (None for two live sites).
     db_engine: str | None = None
+    #: The ad hoc tasks run after the upgrade.
+    adhoc: AdhocResult = field(default_factory=AdhocResult)
 
     @property
     def exit_code(self) -> int:
@@ -129,6 +133,7 @@ class RehearsalResult:
             "backup": str(self.backup) if self.backup else None,
             "error": self.error,
             "exit_code": self.exit_code,
+            "adhoc_tasks": self.adhoc.to_json(),
             "stages": [
                 {
                     "name": s.name,
@@ -256,6 +261,7 @@ def observe_site(
             client,
             entity_filter=prefix_filter("mr-"),
             plugin_candidates=local_plugins(descriptor),
+            question_banks=question_bank_reader(descriptor),
         )
         run = observer.observe()
     if contract:
@@ -395,6 +401,7 @@ def write_reports(
     expected: Sequence[Path],
     title: str,
     notes_tree: Path | None = None,
+    adhoc_tasks: Sequence[Mapping[str, Any]] = (),
 ) -> Comparison:
     """Compare, classify contract changes, explain with the upgrade notes of
     ``notes_tree`` (the newer code), apply the expected changes, write the reports."""
@@ -407,7 +414,7 @@ def write_reports(
     rules = load_expected(expected)
     if rules is not None:
         comparison = rules.apply(comparison)
-    write_html_report(comparison, out / "report.html", title=title)
+    write_html_report(comparison, out / "report.html", title=title, adhoc_tasks=adhoc_tasks)
     write_json_report(comparison, out / "report.json")
     return comparison
 
@@ -512,6 +519,7 @@ def rehearse(
         ("seed", "2. seed the plan"),
         ("observe_a", "3. observe A (snapshot + suites)"),
         ("upgrade", "4. back up and upgrade to B"),
+        ("adhoc", "4b. ad hoc tasks the upgrade queued"),
         ("observe_b", "5. observe B against A"),
         ("report", "6. compare and report"),
         ("restore", "7. restore the backup, check it is A"),
@@ -573,6 +581,10 @@ def rehearse(
                 if upgraded.missing_plugins:
                     stage.detail += "; missing plugins: " + ", ".join(upgraded.missing_plugins)
             descriptor = manager.get(name).descriptor()
+            with board.run("adhoc") as stage:
+                # As the site's cron would, before anyone looks at the upgraded site.
+                result.adhoc = run_queued_tasks(manager.get(name).tree(), out / "adhoc-tasks.log")
+                stage.detail = result.adhoc.summary()
             with board.run("observe_b") as stage:
                 snapshot_b = observe_with_suites(
                     descriptor,
@@ -594,6 +606,7 @@ def rehearse(
                     expected=expected_files(options.expected, defaults=options.default_expected),
                     title=f"Upgrade rehearsal {result.release_before} -> {result.release_after}",
                     notes_tree=options.code_to,
+                    adhoc_tasks=result.adhoc.by_class(),
                 )
                 result.unexpected = len(comparison.unexpected)
                 result.expected = len(comparison) - result.unexpected
@@ -797,6 +810,12 @@ def print_summary(result: RehearsalResult, console: Console) -> None:
         console.print(f"restored site: {verdict}")
     if result.backup is not None:
         console.print(f"backup taken before the upgrade: {result.backup}")
+    if result.adhoc.runs:
+        for task in result.adhoc.by_class():
+            console.print(
+                f"ad hoc task {task['classname']}: {task['complete']} complete, "
+                f"{task['failed']} failed, {task['seconds']:.1f} s"
+            )
     if result.report is not None:
         console.print(
             f"{result.unexpected} unexpected and {result.expected} expected differences "

@@ -256,6 +256,17 @@ class MoodleClient:
         )
         return decode_response(raw, function="webservice/upload.php")
 
+    def download(self, fileurl: str) -> RawResponse:
+        """A file the site serves to web-service clients (a ``fileurl`` of
+        ``webservice/pluginfile.php``, as ``core_course_get_contents`` gives them),
+        with the token sent in the request body."""
+        if not fileurl.startswith(self.url + "/"):
+            raise ConfigurationError(
+                f"{fileurl} is not a file of {self.url}",
+                hint="Pass a fileurl the same site gave.",
+            )
+        return self._post_with_retry(fileurl, [("token", self._token)], retryable=True)
+
     # --- site facts --------------------------------------------------------------
 
     def site_info(self, *, refresh: bool = False) -> dict[str, Any]:

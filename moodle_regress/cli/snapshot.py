@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from moodle_regress.cli import console
 from moodle_regress.observe import ApiObserver, all_entities, prefix_filter
+from moodle_regress.observe.questions import question_bank_reader
 from moodle_regress.plugins import local_plugins
 from moodle_regress.seeding.tags import check_tag
 from moodle_regress.site import resolve_site
@@ -86,6 +87,7 @@ def snapshot(
             max_workers=workers,
             plugin_candidates=local_plugins(descriptor),
             progress=progress,
+            question_banks=question_bank_reader(descriptor),
         )
         run = observer.observe()
     if not no_contract:

@@ -51,10 +51,17 @@ from typing import Any, TypeVar
 from rich.progress import Progress, TaskID
 
 from moodle_regress.errors import MoodleRegressError
-from moodle_regress.observation import SITE_ENTITY, Normaliser, Observation, make_key
+from moodle_regress.observation import (
+    SITE_ENTITY,
+    Normaliser,
+    Observation,
+    clean_string,
+    make_key,
+)
+from moodle_regress.observe.content import ContentObserver, ContentSources, CourseInput
 from moodle_regress.plugins import CORE_FORMATS, CORE_THEMES, display_name, probe_call
 from moodle_regress.snapshot import Snapshot, SnapshotMeta, public_url
-from moodle_ws import AccessDeniedError, FunctionNotFoundError, MoodleClient
+from moodle_ws import AccessDeniedError, FunctionNotFoundError, MoodleClient, MoodleError
 
 T = TypeVar("T")
 
@@ -192,6 +199,8 @@ class ApiObserver:
         max_workers: int | None = None,
         plugin_candidates: Mapping[str, Iterable[str]] | None = None,
         progress: Progress | None = None,
+        content: bool = True,
+        question_banks: Callable[[list[str]], Mapping[str, Any]] | None = None,
     ) -> None:
         self.client = client
         self.entity_filter = entity_filter or prefix_filter()
@@ -199,6 +208,9 @@ class ApiObserver:
         self.max_workers = max_workers
         self.plugin_candidates = {k: set(v) for k, v in (plugin_candidates or {}).items()}
         self.progress = progress
+        #: Observe course content too (see ``observe.content``).
+        self.content = content
+        self.question_banks = question_banks
         self._task: TaskID | None = None
         self._lock = threading.Lock()
         self._calls = 0
@@ -313,17 +325,25 @@ class ApiObserver:
         )
         user_courses: dict[str, set[str]] = {}
         groups: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+        contents: dict[str, list[Any]] = {}
+        students: dict[str, list[int]] = {}
         for course, function, result in per_course:
             self._shape(function, result)
             if result is None:
                 continue
             shortname = str(course["shortname"])
             if function == "core_course_get_contents":
+                contents[shortname] = result
                 self._observe_sections(out, shortname, result)
             elif function == "core_enrol_get_course_enrolment_methods":
                 self._observe_methods(out, shortname, result)
             elif function == "core_enrol_get_enrolled_users":
                 self._observe_enrolled(out, shortname, result, user_courses)
+                students[shortname] = [
+                    int(u["id"])
+                    for u in result
+                    if any(r.get("shortname") == "student" for r in u.get("roles") or [])
+                ]
             else:
                 groups.extend((course, g) for g in result)
 
@@ -362,6 +382,8 @@ class ApiObserver:
             for name, display in plugins[kind].items():
                 out.add(make_key(area, name, "name"), display)
             out.add(make_key(area, SITE_ENTITY, "available"), sorted(plugins[kind]))
+        if self.content:
+            self._observe_content(out, info, courses, contents, students)
         for function, paths in self._shapes.items():
             out.add(make_key("api", function, "fields"), sorted(paths))
 
@@ -374,6 +396,47 @@ class ApiObserver:
             notes=sorted(self.notes),
         )
         return ObservationRun(out.items, meta, self._calls, time.perf_counter() - started)
+
+    def _observe_content(
+        self,
+        out: _Collector,
+        info: Mapping[str, Any],
+        courses: Sequence[Mapping[str, Any]],
+        contents: Mapping[str, list[Any]],
+        students: Mapping[str, list[int]],
+    ) -> None:
+        """Activities, grades, completion, forums, quizzes, files, question banks."""
+        norm = out.normaliser
+        sources = ContentSources(
+            reader=_Reader(self),
+            functions=[str(f["name"]) for f in info.get("functions") or []],
+            usernames=norm.idmap.get("user", {}),
+            clean=lambda text: clean_string(text, norm.site_root),
+            download=self._download,
+            banks=self.question_banks,
+        )
+        inputs = [
+            CourseInput(
+                id=int(c["id"]),
+                shortname=str(c["shortname"]),
+                startdate=int(c.get("startdate") or 0),
+                enablecompletion=bool(c.get("enablecompletion")),
+                sections=contents.get(str(c["shortname"]), []),
+                students=students.get(str(c["shortname"]), []),
+            )
+            for c in courses
+        ]
+        for key, value in ContentObserver(sources).observe(inputs):
+            out.add(key, value)
+        self.notes.extend(sources.notes)
+
+    def _download(self, fileurl: str) -> str | None:
+        try:
+            raw = self.client.download(fileurl)
+        except MoodleError as exc:
+            self.notes.append(f"a file could not be read ({type(exc).__name__})")
+            return None
+        return raw.text if raw.status_code == 200 else None
 
     def _phase3(self, job: tuple[str, Any]) -> Any:
         kind, arg = job
@@ -495,6 +558,21 @@ class ApiObserver:
         profile = {k: user[k] for k in USER_FIELDS if k in user}
         out.add(make_key("users", username, "profile"), profile)
         out.add(make_key("users", username, "courses"), sorted(user_courses.get(username, ())))
+
+
+class _Reader:
+    """The observer's reads, as the content observer needs them."""
+
+    def __init__(self, observer: ApiObserver) -> None:
+        self._observer = observer
+
+    def call(self, function: str, /, **params: Any) -> Any:
+        result = self._observer._call(function, **params)
+        self._observer._shape(function, result)
+        return result
+
+    def map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+        return self._observer._map(fn, items)
 
 
 def _category_paths(categories: Sequence[Mapping[str, Any]]) -> dict[int, str]:

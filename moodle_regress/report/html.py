@@ -12,6 +12,7 @@ import base64
 import difflib
 import html
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -309,8 +310,40 @@ def _notes_line(comparison: Comparison) -> str:
     return f"<p class='reason' id='notes-used'>Upgrade notes: {_e(used.get('summary', ''))}</p>"
 
 
-def render_html(comparison: Comparison, *, title: str | None = None) -> str:
-    """The report as one HTML document."""
+def _notes_html(comparison: Comparison) -> str:
+    """What the observers could not see, on either side."""
+    rows = [
+        f"<li><b>{side}:</b> {_e(note)}</li>"
+        for side, meta in (("before", comparison.before.meta), ("after", comparison.after.meta))
+        for note in meta.notes
+    ]
+    return f"<h2>Not observed</h2><ul class='notes'>{''.join(rows)}</ul>" if rows else ""
+
+
+def _adhoc_html(tasks: Sequence[Mapping[str, Any]]) -> str:
+    """The ad hoc tasks run after the upgrade, as cron would have run them."""
+    if not tasks:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(str(t['classname']))}</td><td>{t['ran']}</td><td>{t['complete']}</td>"
+        f"<td>{t['failed']}</td><td>{float(t['seconds']):.2f}</td></tr>"
+        for t in tasks
+    )
+    return (
+        "<h2>Ad hoc tasks run after the upgrade</h2><table class='areas adhoc'><tr>"
+        "<th>task</th><th>ran</th><th>complete</th><th>failed</th><th>seconds</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def render_html(
+    comparison: Comparison,
+    *,
+    title: str | None = None,
+    adhoc_tasks: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The report as one HTML document; ``adhoc_tasks`` as
+    ``AdhocResult.by_class()`` gives them, for a rehearsal."""
     before, after = comparison.before.meta, comparison.after.meta
     counts = comparison.counts()
     heading = title or (f"What changed: {before.release or 'before'} → {after.release or 'after'}")
@@ -371,7 +404,8 @@ def render_html(comparison: Comparison, *, title: str | None = None) -> str:
         f"<header><h1>{_e(heading)}</h1>{meta}<div class='cards' id='summary'>{cards}</div>"
         f"{_notes_line(comparison)}"
         "<table class='areas'><tr><th>area</th><th>added</th><th>removed</th><th>changed</th>"
-        f"<th>expected</th><th>unexpected</th></tr>{area_rows}</table></header><main>"
+        f"<th>expected</th><th>unexpected</th></tr>{area_rows}</table>"
+        f"{_adhoc_html(adhoc_tasks)}{_notes_html(comparison)}</header><main>"
         "<div class='filters'>"
         f"<label>Area <select id='f-area'><option value=''>all</option>{options}</select></label>"
         "<label>Verdict <select id='f-expected'><option value=''>all</option>"
@@ -396,5 +430,11 @@ def render_html(comparison: Comparison, *, title: str | None = None) -> str:
     )
 
 
-def write_html_report(comparison: Comparison, path: Path, *, title: str | None = None) -> None:
-    write_atomic(Path(path), render_html(comparison, title=title))
+def write_html_report(
+    comparison: Comparison,
+    path: Path,
+    *,
+    title: str | None = None,
+    adhoc_tasks: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    write_atomic(Path(path), render_html(comparison, title=title, adhoc_tasks=adhoc_tasks))

@@ -748,6 +748,16 @@ def apply_dataset(
             run_step()
             name = run_step.__name__
             applier.summary.steps[name].seconds = time.perf_counter() - step_started
+        from moodle_regress.seeding.content_apply import apply_content
+
+        apply_content(
+            client,
+            data,
+            applier.summary,
+            applier.progress,
+            local=local,
+            workers=min(2, applier.options.workers),
+        )
     except MoodleError:
         log.debug("apply stopped after %d calls", applier.summary.calls)
         raise

@@ -144,6 +144,11 @@ class Dataset:
     enrolments: list[Enrolment] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     cohorts: list[Cohort] = field(default_factory=list)
+    #: The plan, for its content (activities, questions, students' work), which is
+    #: generated once the site's modules are known (see ``seeding.content``).
+    plan: Plan | None = None
+    #: Set by :func:`namespaced`: the prefix of every course shortname and username.
+    namespace: str | None = None
 
     def counts(self) -> dict[str, int]:
         return {
@@ -203,7 +208,7 @@ def generate(
     not among them is refused (:class:`PlanError`), before anything is sent.
     """
     gen = _Gen(plan, seed, tag or plan.tag)
-    data = Dataset(tag=gen.tag, seed=seed, roles=dict(plan.roles))
+    data = Dataset(tag=gen.tag, seed=seed, roles=dict(plan.roles), plan=plan)
     _categories(gen, data)
     _users(gen, data)
     _courses(gen, data, installed_formats)
@@ -539,6 +544,8 @@ def namespaced(data: Dataset, namespace: str) -> Dataset:
         tag=namespace,
         seed=data.seed,
         roles=dict(data.roles),
+        plan=data.plan,
+        namespace=namespace,
         categories=[
             replace(
                 c,

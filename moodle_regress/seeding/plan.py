@@ -50,6 +50,7 @@ from pydantic import (
 )
 
 from moodle_regress.errors import MoodleRegressError
+from moodle_regress.seeding.content_plan import ContentSections, GenContent
 
 ALL_FORMATS = "all"
 TAG_RE = re.compile(r"^[a-z0-9]{1,12}$")
@@ -303,6 +304,8 @@ class GenerateSpec(_Strict):
     enrolments: list[GenEnrolments] = []
     groups: GenGroups | None = None
     cohorts: GenCohorts | None = None
+    #: Activities, question banks and students' work on each course.
+    content: GenContent | None = None
 
     @field_validator("users", "courses", "enrolments", mode="before")
     @classmethod
@@ -311,7 +314,7 @@ class GenerateSpec(_Strict):
         return [value] if isinstance(value, dict) else value
 
 
-class Plan(_Strict):
+class Plan(ContentSections):
     #: Run tag, a-z0-9 (1-12 characters); the CLI's ``--tag`` overrides it.
     tag: str = "seed"
     #: Role shortname -> id, for sites whose role ids differ from a standard install.

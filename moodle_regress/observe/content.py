@@ -1,0 +1,276 @@
+"""Observing course content through web services: activities, grades, completion,
+forums, quiz attempts, files, and (on a sandbox) question banks.
+
+The pure functions that turn answers into facts live in one module per area
+(``observe.activities``, ``grades``, ``completion``, ``forums``, ``quiz``, ``files``,
+``questions``); this module makes the calls: concurrently on the client's pool,
+courses taken a bounded batch at a time so that a large site is observed in passes of
+known size.  Every call is a read; a function the site or the token lacks is noted
+and its facts left out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from moodle_regress.observation import make_key
+from moodle_regress.observe import activities, completion, files, forums, grades, questions, quiz
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Fact = tuple[str, Any]
+
+#: Courses observed per pass.
+BATCH_COURSES = 10
+#: Web-service functions the content observer calls (besides the base observer's).
+CONTENT_FUNCTIONS: tuple[str, ...] = (
+    "core_course_get_course_module",
+    "core_course_get_course_content_items",
+    "gradereport_user_get_grade_items",
+    "core_completion_get_activities_completion_status",
+    "mod_forum_get_forum_discussions",
+    "mod_forum_get_discussion_posts",
+    "mod_quiz_get_user_attempts",
+)
+
+
+class Reader(Protocol):
+    """What the content observer needs of the site observer."""
+
+    def call(self, function: str, /, **params: Any) -> Any: ...
+
+    def map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]: ...
+
+
+@dataclass
+class CourseInput:
+    """One observed course, with what the base observer already read."""
+
+    id: int
+    shortname: str
+    startdate: int
+    enablecompletion: bool
+    #: ``core_course_get_contents``.
+    sections: Sequence[Mapping[str, Any]]
+    #: User ids enrolled as students.
+    students: Sequence[int]
+
+
+@dataclass
+class ContentSources:
+    reader: Reader
+    functions: Sequence[str]
+    usernames: Mapping[int, str]
+    #: Cleans a string of the site's address, session keys... (the normaliser's rule).
+    clean: Callable[[str], str]
+    #: Downloads a ``fileurl`` (``None`` leaves file contents unhashed).
+    download: Callable[[str], bytes | str | None] | None = None
+    #: Reads question banks of courses by shortname (a sandbox's PHP), or None.
+    banks: Callable[[list[str]], Mapping[str, Any]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Module:
+    course: CourseInput
+    module: Mapping[str, Any]
+    section: int
+    cm: Mapping[str, Any] | None = None
+    key: str = ""
+
+
+class ContentObserver:
+    def __init__(self, sources: ContentSources, *, batch: int = BATCH_COURSES) -> None:
+        self.src = sources
+        self.batch = max(1, batch)
+
+    def observe(self, courses: Sequence[CourseInput]) -> Iterator[Fact]:
+        """Facts of every course's content, a batch of courses at a time."""
+        if courses:
+            items = self.src.reader.call(
+                "core_course_get_course_content_items", courseid=courses[0].id
+            )
+            fact = activities.enabled_modules_fact(items)
+            if fact is not None:
+                yield fact
+        if self.src.banks is None and courses:
+            self.src.notes.append(questions.NOTE_REMOTE)
+        for start in range(0, len(courses), self.batch):
+            yield from self._batch(courses[start : start + self.batch])
+
+    def _batch(self, courses: Sequence[CourseInput]) -> Iterator[Fact]:
+        modules = self._modules(courses)
+        cm_keys = {int(m.module["id"]): m.key for m in modules}
+        yield from self._activities(courses, modules, cm_keys)
+        yield from self._grades(courses, cm_keys)
+        yield from self._completion(courses, cm_keys)
+        yield from self._forums(modules)
+        yield from self._quizzes(modules)
+        yield from self._files(modules)
+        if self.src.banks is not None:
+            found = self.src.banks([c.shortname for c in courses])
+            for course in courses:
+                yield from questions.bank_facts(course.shortname, found.get(course.shortname, []))
+
+    # --- activities ----------------------------------------------------------------------
+
+    def _modules(self, courses: Sequence[CourseInput]) -> list[_Module]:
+        modules = [
+            _Module(course, module, int(section.get("section", 0)))
+            for course in courses
+            for section in course.sections
+            for module in section.get("modules") or []
+        ]
+        answers = self.src.reader.map(
+            lambda m: self.src.reader.call("core_course_get_course_module", cmid=m.module["id"]),
+            modules,
+        )
+        for item, answer in zip(modules, answers, strict=True):
+            item.cm = (answer or {}).get("cm")
+            idnumber = str((item.cm or {}).get("idnumber") or "")
+            item.key = activities.activity_key(item.module, idnumber)
+        return modules
+
+    def _activities(
+        self, courses: Sequence[CourseInput], modules: Sequence[_Module], cm_keys: Mapping[int, str]
+    ) -> Iterator[Fact]:
+        for m in modules:
+            yield from activities.module_facts(m.course.shortname, m.key, m.module, m.section, m.cm)
+            fact = activities.availability_fact(
+                m.course.shortname, m.key, m.module.get("availability"), cm_keys
+            )
+            if fact is not None:
+                yield fact
+        by_cmid = {int(m.module["id"]): m for m in modules}
+        present = sorted({str(m.module.get("modname")) for m in modules})
+        listing = activities.instances_functions(self.src.functions)
+        calls = [(listing[mod], mod) for mod in present if mod in listing]
+        ids = [c.id for c in courses]
+        answers = self.src.reader.map(lambda job: self._instances(job[0], ids), calls)
+        for answer in answers:
+            for instance in activities.instances_in(answer):
+                cmid = activities.instance_cmid(instance)
+                found = by_cmid.get(cmid) if cmid is not None else None
+                if found is None:
+                    continue
+                m = found
+                yield from activities.settings_facts(
+                    m.course.shortname, m.key, instance, m.course.startdate
+                )
+                rules = activities.completion_settings(instance)
+                if rules:
+                    key = make_key("activities", m.course.shortname, m.key, "completion-rules")
+                    yield key, rules
+
+    def _instances(self, function: str, courseids: list[int]) -> Any:
+        if function == "mod_assign_get_assignments":
+            # Without the flag it answers only for courses the admin is enrolled in.
+            return self.src.reader.call(function, courseids=courseids, includenotenrolledcourses=1)
+        return self.src.reader.call(function, courseids=courseids)
+
+    # --- grades and completion --------------------------------------------------------------
+
+    def _grades(self, courses: Sequence[CourseInput], cm_keys: Mapping[int, str]) -> Iterator[Fact]:
+        answers = self.src.reader.map(
+            lambda c: self.src.reader.call("gradereport_user_get_grade_items", courseid=c.id),
+            list(courses),
+        )
+        for course, answer in zip(courses, answers, strict=True):
+            if answer is not None:
+                yield from grades.grade_facts(course.shortname, answer, cm_keys, self.src.usernames)
+
+    def _completion(
+        self, courses: Sequence[CourseInput], cm_keys: Mapping[int, str]
+    ) -> Iterator[Fact]:
+        jobs = [(c, u) for c in courses if c.enablecompletion for u in c.students]
+        answers = self.src.reader.map(
+            lambda job: self.src.reader.call(
+                "core_completion_get_activities_completion_status",
+                courseid=job[0].id,
+                userid=job[1],
+            ),
+            jobs,
+        )
+        per_course: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        for (course, userid), answer in zip(jobs, answers, strict=True):
+            if answer is not None:
+                username = self.src.usernames.get(userid, "<user ?>")
+                per_course.setdefault(course.shortname, []).append((username, answer))
+        for shortname, found in per_course.items():
+            yield from completion.completion_facts(shortname, found, cm_keys)
+
+    # --- forums, quizzes, files ------------------------------------------------------------
+
+    def _forums(self, modules: Sequence[_Module]) -> Iterator[Fact]:
+        forum_list = [m for m in modules if m.module.get("modname") == "forum"]
+        answers = self.src.reader.map(
+            lambda m: self.src.reader.call(
+                "mod_forum_get_forum_discussions", forumid=m.module["instance"], perpage=200
+            ),
+            forum_list,
+        )
+        jobs = []
+        for m, answer in zip(forum_list, answers, strict=True):
+            found = (answer or {}).get("discussions") or []
+            if answer is not None:
+                yield forums.count_fact(m.course.shortname, m.key, found)
+            jobs += [(m, d) for d in found]
+        posts = self.src.reader.map(
+            lambda job: self.src.reader.call(
+                "mod_forum_get_discussion_posts", discussionid=job[1]["discussion"]
+            ),
+            jobs,
+        )
+        for (m, discussion), answer in zip(jobs, posts, strict=True):
+            yield forums.discussion_fact(
+                m.course.shortname,
+                m.key,
+                discussion,
+                (answer or {}).get("posts") or [],
+                usernames=self.src.usernames,
+                clean=self.src.clean,
+            )
+
+    def _quizzes(self, modules: Sequence[_Module]) -> Iterator[Fact]:
+        quizzes = [m for m in modules if m.module.get("modname") == "quiz"]
+        jobs = [(m, u) for m in quizzes for u in m.course.students]
+        answers = self.src.reader.map(
+            lambda job: self.src.reader.call(
+                "mod_quiz_get_user_attempts",
+                quizid=job[0].module["instance"],
+                userid=job[1],
+                status="all",
+                includepreviews=0,
+            ),
+            jobs,
+        )
+        per_quiz: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
+        for (m, userid), answer in zip(jobs, answers, strict=True):
+            if answer is not None:
+                username = self.src.usernames.get(userid, "<user ?>")
+                per_quiz.setdefault(int(m.module["id"]), []).append((username, answer))
+        for m in quizzes:
+            if int(m.module["id"]) in per_quiz:
+                yield quiz.attempts_fact(m.course.shortname, m.key, per_quiz[int(m.module["id"])])
+
+    def _files(self, modules: Sequence[_Module]) -> Iterator[Fact]:
+        jobs = [
+            (m, item)
+            for m in modules
+            for item in m.module.get("contents") or []
+            if files.wanted(item)
+        ]
+
+        def fetch(job: tuple[_Module, Mapping[str, Any]]) -> bytes | str | None:
+            item = job[1]
+            if self.src.download is None or int(item.get("filesize") or 0) > files.MAX_DOWNLOAD:
+                return None
+            return self.src.download(str(item["fileurl"]))
+
+        contents = self.src.reader.map(fetch, jobs)
+        for (m, item), content in zip(jobs, contents, strict=True):
+            yield files.file_fact(m.course.shortname, m.key, m.module, item, content)
