@@ -21,6 +21,7 @@ tests/unit/test_areas.py replays them request by request against the recording.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -459,15 +460,85 @@ def own_sandbox(release: str, *, home: Path | None, keep: bool) -> Iterator[Any]
             box.destroy()
 
 
+# --- course content --------------------------------------------------------------------
+
+#: Courses of the small plan whose content the offline tests replay.
+CONTENT_COURSES = ("MR-S001", "MR-S002")
+CONTENT_USERS = ("mr-student0001", "mr-student0002", "mr-teacher001")
+
+
+def record_content(site: Any, *, out: Path) -> Path:
+    """The small plan with its content on ``site`` (made if missing: the site must be a
+    test site), then the content observer over two of its courses, recorded
+    (``observe-content.json``), and what ``content.php`` reads of their question banks
+    (``question-banks.json``: no web-service function lists questions)."""
+    from moodle_regress.observe import ApiObserver
+    from moodle_regress.observe.questions import question_bank_reader
+    from moodle_regress.seeding import apply_dataset, generate, installed_formats, local_site
+    from moodle_regress.seeding.plan import load_plan
+
+    plan = load_plan(ROOT / "fixtures" / "plans" / "small.yaml")
+    local = local_site(site)
+    with site.client(timeout=600) as client:
+        data = generate(plan, 0, installed_formats=installed_formats(client, local))
+        apply_dataset(client, data, local=local)
+        info = client.site_info()
+    release = "{}.{}".format(*divmod(release_branch(str(info["release"])), 100))
+    recorder = RecordingTransport(
+        RequestsTransport(),
+        site_url=site.url,
+        release=release,
+        moodle_release=str(info["release"]),
+        moodle_version=str(info["version"]),
+        scrub=_scrub_paths(site),
+    )
+    recorder.recording.note = (
+        f"ApiObserver with content over {', '.join(CONTENT_COURSES)} of fixtures/plans/small.yaml "
+        "(tests/record_fixtures.py record_content)"
+    )
+
+    def accept(kind: str, record: Any) -> bool:
+        if kind == "course":
+            return record.get("shortname") in CONTENT_COURSES
+        return record.get("username") in CONTENT_USERS
+
+    client = MoodleClient(site.url, site.token.get_secret_value(), transport=recorder)
+    with recorder.label("observe"):
+        ApiObserver(client, entity_filter=accept).observe()
+    target = out / release
+    recorder.recording.save(target / "observe-content.json")
+    reader = question_bank_reader(site)
+    if reader is not None:
+        banks = {
+            "release": release,
+            "moodle_release": str(info["release"]),
+            "note": "php/content.php action banks over "
+            f"{', '.join(CONTENT_COURSES)} (tests/record_fixtures.py record_content)",
+            "banks": reader(list(CONTENT_COURSES)),
+        }
+        (target / "question-banks.json").write_text(json.dumps(banks, indent=1) + "\n")
+    print(f"{target}: content recorded ({len(recorder.recording.calls)} calls)", file=sys.stderr)
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--release", help="bring up a throw-away sandbox of this release")
     group.add_argument("--site", help="a site descriptor, sandbox name or URL (no config changes)")
+    group.add_argument(
+        "--content-site",
+        help="a sandbox: seed the small plan's content there if missing, record its observation",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--home", type=Path, help="reuse the sandbox kept under this directory")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox (stopped)")
     args = parser.parse_args(argv)
+    if args.content_site:
+        from moodle_regress.site import resolve_site
+
+        record_content(resolve_site(args.content_site), out=args.out)
+        return 0
     if args.site:
         from moodle_regress.site import resolve_site
 

@@ -106,6 +106,8 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     calls: int = 0
+    #: CPU seconds of the PHP runs that made the content (on a sandbox).
+    php_cpu_seconds: float = 0.0
 
     @property
     def created(self) -> int:

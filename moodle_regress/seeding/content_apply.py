@@ -88,6 +88,8 @@ class ContentResult:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     runs: int = 0
+    #: CPU seconds the PHP runs used (the machine's other work left out).
+    cpu_seconds: float = 0.0
 
     def merge(self, result: Mapping[str, Any]) -> None:
         for kind, values in (result.get("counts") or {}).items():
@@ -101,6 +103,7 @@ class ContentResult:
         for note in result.get("notes") or []:
             if note not in self.notes:
                 self.notes.append(note)
+        self.cpu_seconds += float(result.get("cpu_seconds") or 0.0)
         self.runs += 1
 
 
@@ -325,6 +328,7 @@ def apply_content(
         )
     summary.notes.extend(n for n in result.notes if n not in summary.notes)
     summary.calls += result.runs
+    summary.php_cpu_seconds += result.cpu_seconds
     log.info("content made in %.1f s", time.perf_counter() - started)
     return content
 
