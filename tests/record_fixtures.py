@@ -474,10 +474,11 @@ def record_content(site: Any, *, out: Path) -> Path:
     (``question-banks.json``: no web-service function lists questions)."""
     from moodle_regress.observe import ApiObserver
     from moodle_regress.observe.questions import question_bank_reader
+    from moodle_regress.resources import packaged_plan
     from moodle_regress.seeding import apply_dataset, generate, installed_formats, local_site
     from moodle_regress.seeding.plan import load_plan
 
-    plan = load_plan(ROOT / "fixtures" / "plans" / "small.yaml")
+    plan = load_plan(packaged_plan("small"))
     local = local_site(site)
     with site.client(timeout=600) as client:
         data = generate(plan, 0, installed_formats=installed_formats(client, local))
@@ -493,7 +494,7 @@ def record_content(site: Any, *, out: Path) -> Path:
         scrub=_scrub_paths(site),
     )
     recorder.recording.note = (
-        f"ApiObserver with content over {', '.join(CONTENT_COURSES)} of fixtures/plans/small.yaml "
+        f"ApiObserver with content over {', '.join(CONTENT_COURSES)} of the small plan "
         "(tests/record_fixtures.py record_content)"
     )
 

@@ -4,24 +4,24 @@ generation of activities, question banks and students' work."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from moodle_regress.resources import default_plan, packaged_plan
 from moodle_regress.seeding.content import WORK_MODULES, generate_content
 from moodle_regress.seeding.content_apply import content_payload
 from moodle_regress.seeding.generate import generate, namespaced
 from moodle_regress.seeding.plan import PlanError, load_plan, parse_plan
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PLAN = ROOT / "fixtures" / "default_plan.yaml"
-SMALL_PLAN = ROOT / "fixtures" / "plans" / "small.yaml"
+DEFAULT_PLAN = default_plan()
+SMALL_PLAN = packaged_plan("small")
 
 #: The modules a 4.5 site has enabled once the default plan enabled chat and survey.
-MODULES_45 = (
-    "assign book chat choice data feedback folder forum glossary h5pactivity imscp label "
-    "lesson lti page quiz resource scorm survey url wiki workshop"
-).split()
+MODULES_45 = [
+    *("assign", "book", "chat", "choice", "data", "feedback", "folder", "forum", "glossary"),
+    *("h5pactivity", "imscp", "label", "lesson", "lti", "page", "quiz", "resource", "scorm"),
+    *("survey", "url", "wiki", "workshop"),
+]
 
 EXPLICIT = """\
 tag: qa
