@@ -515,7 +515,7 @@ def record_content(site: Any, *, out: Path) -> Path:
             "moodle_release": str(info["release"]),
             "note": "php/content.php action banks over "
             f"{', '.join(CONTENT_COURSES)} (tests/record_fixtures.py record_content)",
-            "banks": reader(list(CONTENT_COURSES)),
+            "answer": reader(list(CONTENT_COURSES)),
         }
         (target / "question-banks.json").write_text(json.dumps(banks, indent=1) + "\n")
     print(f"{target}: content recorded ({len(recorder.recording.calls)} calls)", file=sys.stderr)

@@ -149,7 +149,9 @@ def cleanup_command(
             formats = installed_formats(client, local_site(descriptor), plan)
             data = generate(plan, seed, installed_formats=formats, tag=tag)
         with console.status(f"removing entities tagged {tag!r}"):
-            result = cleanup(client, tag, allow_writes=allow_writes, data=data)
+            result = cleanup(
+                client, tag, allow_writes=allow_writes, data=data, local=local_site(descriptor)
+            )
     table = Table(title=f"removed from {descriptor.url} (tag {tag})")
     table.add_column("entities")
     table.add_column("deleted", justify="right")

@@ -14,6 +14,7 @@ module's ``mod_<name>_get_<plural>_by_courses`` (its settings):
 ``activities/<C>/<A>/grading``                  maximum grade, pass grade, scale
 ``activities/<C>/<A>/settings/<field>``         each setting of the module's own table
 ``activities/@site/modules-enabled``            the activity chooser's modules
+``activities/@site/modules-installed``          (a sandbox) each module, enabled or not
 ==============================================  ============================================
 
 Dates are relative to the course start (``start+14d``), so the same plan gives the
@@ -205,6 +206,13 @@ def enabled_modules_fact(content_items: Mapping[str, Any] | None) -> Fact | None
         for item in content_items.get("content_items", [])
     }
     return make_key("activities", SITE_ENTITY, "modules-enabled"), sorted(n for n in names if n)
+
+
+def installed_modules_fact(modules: Sequence[Mapping[str, Any]]) -> Fact:
+    """Installed activity modules, enabled or not (read from a sandbox's code: no
+    web-service function says, and the chooser leaves subsections and tools out)."""
+    value = {str(m["name"]): "enabled" if m.get("enabled") else "disabled" for m in modules}
+    return make_key("activities", SITE_ENTITY, "modules-installed"), value
 
 
 _BY_COURSES = re.compile(r"^mod_(?P<mod>[a-z0-9]+)_get_[a-z0-9]+_by_courses$")

@@ -201,6 +201,7 @@ class ApiObserver:
         progress: Progress | None = None,
         content: bool = True,
         question_banks: Callable[[list[str]], Mapping[str, Any]] | None = None,
+        users_per_course: int | None = None,
     ) -> None:
         self.client = client
         self.entity_filter = entity_filter or prefix_filter()
@@ -211,6 +212,7 @@ class ApiObserver:
         #: Observe course content too (see ``observe.content``).
         self.content = content
         self.question_banks = question_banks
+        self.users_per_course = users_per_course
         self._task: TaskID | None = None
         self._lock = threading.Lock()
         self._calls = 0
@@ -426,7 +428,8 @@ class ApiObserver:
             )
             for c in courses
         ]
-        for key, value in ContentObserver(sources).observe(inputs):
+        observer = ContentObserver(sources, users_per_course=self.users_per_course)
+        for key, value in observer.observe(inputs):
             out.add(key, value)
         self.notes.extend(sources.notes)
 

@@ -69,7 +69,8 @@ class ContentSources:
     clean: Callable[[str], str]
     #: Downloads a ``fileurl`` (``None`` leaves file contents unhashed).
     download: Callable[[str], bytes | str | None] | None = None
-    #: Reads question banks of courses by shortname (a sandbox's PHP), or None.
+    #: Reads question banks of courses by shortname, and the site's modules (a
+    #: sandbox's ``content.php banks``), or None.
     banks: Callable[[list[str]], Mapping[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -84,9 +85,20 @@ class _Module:
 
 
 class ContentObserver:
-    def __init__(self, sources: ContentSources, *, batch: int = BATCH_COURSES) -> None:
+    """``users_per_course`` bounds the per-user reads (completion, quiz attempts) to the
+    first students of each course by username, the same on every site; None reads all."""
+
+    def __init__(
+        self,
+        sources: ContentSources,
+        *,
+        batch: int = BATCH_COURSES,
+        users_per_course: int | None = None,
+    ) -> None:
         self.src = sources
         self.batch = max(1, batch)
+        self.users_per_course = users_per_course
+        self._modules_seen = False
 
     def observe(self, courses: Sequence[CourseInput]) -> Iterator[Fact]:
         """Facts of every course's content, a batch of courses at a time."""
@@ -99,8 +111,17 @@ class ContentObserver:
                 yield fact
         if self.src.banks is None and courses:
             self.src.notes.append(questions.NOTE_REMOTE)
+        if self.users_per_course is not None and courses:
+            self.src.notes.append(
+                f"completion and quiz attempts observed for the first {self.users_per_course} "
+                "students of each course (by username)"
+            )
         for start in range(0, len(courses), self.batch):
             yield from self._batch(courses[start : start + self.batch])
+
+    def _students(self, course: CourseInput) -> list[int]:
+        ordered = sorted(course.students, key=lambda u: self.src.usernames.get(u, ""))
+        return ordered if self.users_per_course is None else ordered[: self.users_per_course]
 
     def _batch(self, courses: Sequence[CourseInput]) -> Iterator[Fact]:
         modules = self._modules(courses)
@@ -113,8 +134,12 @@ class ContentObserver:
         yield from self._files(modules)
         if self.src.banks is not None:
             found = self.src.banks([c.shortname for c in courses])
+            banks = found.get("banks") or {}
             for course in courses:
-                yield from questions.bank_facts(course.shortname, found.get(course.shortname, []))
+                yield from questions.bank_facts(course.shortname, banks.get(course.shortname, []))
+            if "modules" in found and not self._modules_seen:
+                self._modules_seen = True
+                yield activities.installed_modules_fact(found["modules"])
 
     # --- activities ----------------------------------------------------------------------
 
@@ -186,7 +211,7 @@ class ContentObserver:
     def _completion(
         self, courses: Sequence[CourseInput], cm_keys: Mapping[int, str]
     ) -> Iterator[Fact]:
-        jobs = [(c, u) for c in courses if c.enablecompletion for u in c.students]
+        jobs = [(c, u) for c in courses if c.enablecompletion for u in self._students(c)]
         answers = self.src.reader.map(
             lambda job: self.src.reader.call(
                 "core_completion_get_activities_completion_status",
@@ -237,7 +262,7 @@ class ContentObserver:
 
     def _quizzes(self, modules: Sequence[_Module]) -> Iterator[Fact]:
         quizzes = [m for m in modules if m.module.get("modname") == "quiz"]
-        jobs = [(m, u) for m in quizzes for u in m.course.students]
+        jobs = [(m, u) for m in quizzes for u in self._students(m.course)]
         answers = self.src.reader.map(
             lambda job: self.src.reader.call(
                 "mod_quiz_get_user_attempts",

@@ -56,8 +56,8 @@ def bank_facts(course: str, banks: Sequence[Mapping[str, Any]]) -> list[Fact]:
 def question_bank_reader(
     descriptor: SiteDescriptor,
 ) -> Callable[[list[str]], Mapping[str, Any]] | None:
-    """For a sandbox, a reader of its courses' banks through ``php/content.php``;
-    None for any other site (their banks are not observed)."""
+    """For a sandbox, a reader of its courses' banks (and its modules) through
+    ``php/content.php``; None for any other site (their banks are not observed)."""
     sandbox = descriptor.sandbox
     if sandbox is None:
         return None
@@ -65,7 +65,6 @@ def question_bank_reader(
 
     def read(shortnames: list[str]) -> Mapping[str, Any]:
         payload = {"action": "banks", "courses": shortnames}
-        found = run_php_script(code_dir, "content.php", payload, log=log)
-        return dict(found.get("banks") or {})
+        return dict(run_php_script(code_dir, "content.php", payload, log=log))
 
     return read

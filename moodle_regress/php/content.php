@@ -19,8 +19,9 @@
 //   cleanup  -> {"prefix": "mr-<tag>-", "courses": [shortname...]}: deletes the tagged
 //               activities and question categories (with their questions) of courses
 //               that are not themselves deleted by the cleanup (untagged courses).
-//   banks    -> {"courses": [shortname...]}: question bank contents per course, for
-//               observation (no web-service function lists questions).
+//   banks    -> {"courses": [shortname...]}: question bank contents per course, and the
+//               site's activity modules enabled or not, for observation (no web-service
+//               function lists questions or modules).
 // Output: the result line of lib/common.php (see moodle_regress/phprun.py).
 
 define('CLI_SCRIPT', true);
@@ -820,7 +821,9 @@ function mr_banks(array $input): array {
         }
         $result[$shortname] = $banks;
     }
-    return ['banks' => $result];
+    // Enabled or not: no web-service function says (the activity chooser leaves some out).
+    $modules = array_map(fn($m) => ['name' => $m['name'], 'enabled' => $m['enabled']], mr_modules());
+    return ['banks' => $result, 'modules' => $modules];
 }
 
 function mr_bank_contents(context $context): array {

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moodle_regress.phprun import PhpScriptError, run_php, run_php_script
+from moodle_regress.phprun import PhpScriptError, last_lines, run_php, run_php_script
 from moodle_regress.sandbox.codetree import CodeTree
 
 #: Seconds the rehearsal gives the queued tasks (cron would get to them eventually).
@@ -67,6 +67,8 @@ class AdhocResult:
     rounds: int = 0
     timed_out: bool = False
     log: Path | None = None
+    #: Classes Moodle's runner could not run at all, with its last line.
+    errors: list[str] = field(default_factory=list)
 
     def by_class(self) -> list[dict[str, Any]]:
         """Per task class: how many ran, completed and failed, and their seconds."""
@@ -88,12 +90,17 @@ class AdhocResult:
             "seconds": round(self.seconds, 2),
             "rounds": self.rounds,
             "timed_out": self.timed_out,
+            "errors": self.errors,
             "log": str(self.log) if self.log else None,
         }
 
     def summary(self) -> str:
-        if not self.runs:
+        if not self.runs and not self.queued:
             return "no ad hoc tasks were queued"
+        if not self.runs:
+            due = sum(t.due for t in self.queued)
+            why = f": {'; '.join(self.errors)}" if self.errors else ""
+            return f"{due} ad hoc task(s) due, none ran{why}"
         failed = sum(1 for r in self.runs if r.status != "complete")
         text = f"{len(self.runs)} ad hoc task(s) in {self.seconds:.1f} s"
         text += f", {failed} failed" if failed else ""
@@ -137,38 +144,64 @@ def run_queued_tasks(
     time_limit: float = DEFAULT_TIME_LIMIT,
     clock: Callable[[], float] = time.monotonic,
 ) -> AdhocResult:
-    """Run the due ad hoc tasks, again while running them queued more that are due,
-    until none is due, the same ones stay (failing), or ``time_limit`` is spent."""
+    """Run the due ad hoc tasks, one class at a time, again while running them queued
+    more that are due, until none is due, the same ones stay (failing), or
+    ``time_limit`` is spent.
+
+    One class at a time (``--classname``): Moodle's runner stops at the first queued
+    task whose class no longer exists (a task a removed plugin queued and cron never
+    ran), which would keep every other task from running.
+    """
     started = clock()
     result = AdhocResult(log=log)
     result.queued = queued_tasks(tree.root, log)
     pending = _due(result.queued)
+    tried: set[tuple[str, int]] = set()
     while pending and result.rounds < MAX_ROUNDS:
-        left = time_limit - (clock() - started)
-        if left <= 0:
-            result.timed_out = True
-            break
         result.rounds += 1
-        try:
-            completed = run_php(
-                [str(tree.cli("adhoc_task.php")), "--execute", "--ignorelimits", "--force"],
-                cwd=tree.root,
-                title="admin/cli/adhoc_task.php --execute --ignorelimits --force",
-                log=log,
-                timeout=left,
-            )
-        except PhpScriptError:  # the runner's timeout: what ran is in the log
-            result.timed_out = True
-            result.runs += parse_output(log.read_text(errors="replace").split("$ php ")[-1])
+        for classname, due in sorted(pending.items()):
+            if (classname, due) in tried:
+                continue  # ran before and left the same number queued: failing
+            tried.add((classname, due))
+            left = time_limit - (clock() - started)
+            if left <= 0:
+                result.timed_out = True
+                break
+            result.runs += _run_class(tree, log, classname, left, result)
+        if result.timed_out:
             break
-        result.runs += parse_output(completed.stdout)
         again = _due(queued_tasks(tree.root, log))
-        if again == pending and not parse_output(completed.stdout):
-            break  # nothing ran: the rest keeps failing or waits
+        if all((c, n) in tried for c, n in again.items()):
+            break  # nothing new is due: the rest keeps failing or waits
         pending = again
     result.remaining = queued_tasks(tree.root, log)
     result.seconds = clock() - started
     return result
+
+
+def _run_class(
+    tree: CodeTree, log: Path, classname: str, timeout: float, result: AdhocResult
+) -> list[TaskRun]:
+    title = f"admin/cli/adhoc_task.php --execute --ignorelimits --force --classname={classname}"
+    try:
+        done = run_php(
+            [str(tree.cli("adhoc_task.php")), "--execute", "--ignorelimits", "--force",
+             f"--classname=\\{classname}"],
+            cwd=tree.root,
+            title=title,
+            log=log,
+            timeout=timeout,
+        )  # fmt: skip
+    except PhpScriptError:  # the runner's timeout: what ran is in the log
+        result.timed_out = True
+        return parse_output(log.read_text(errors="replace").split("$ php ")[-1])
+    runs = parse_output(done.stdout)
+    if done.returncode != 0 and not runs:
+        output = done.stdout + done.stderr
+        # Moodle frames the reason of a fatal error in "!!! ... !!!".
+        framed = [line.strip(" !") for line in output.splitlines() if line.startswith("!!!")]
+        result.errors.append(f"{classname}: {framed[0] if framed else last_lines(output, 1)}")
+    return runs
 
 
 def _due(tasks: Sequence[QueuedTask]) -> dict[str, int]:

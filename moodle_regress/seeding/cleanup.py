@@ -11,12 +11,13 @@ own course, or a user the plan named that already existed, stays.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from moodle_regress.guard import ensure_writable
 from moodle_regress.seeding.apply import chunks
 from moodle_regress.seeding.generate import Dataset
+from moodle_regress.seeding.site import LocalSite
 from moodle_regress.seeding.tags import group_idnumber, is_tagged, tagged
 from moodle_ws import MoodleClient
 from moodle_ws.areas.users import User
@@ -103,6 +104,7 @@ def cleanup(
     *,
     allow_writes: bool = False,
     data: Dataset | None = None,
+    local: LocalSite | None = None,
 ) -> CleanupSummary:
     """Delete every entity tagged ``tag`` (see the module's docstring)."""
     ensure_writable(client, allow_writes)
@@ -111,6 +113,11 @@ def cleanup(
     if found.groups:
         client.groups.delete(found.groups)
     summary.deleted["groups"] = len(found.groups)
+    # Content the plan put in courses that stay (a site's own course): tagged
+    # activities and question categories.  Tagged courses take theirs with them.
+    staying = _content_courses_that_stay(client, tag, data)
+    if staying:
+        summary.deleted.update(_cleanup_content(client, tag, staying, local, summary))
     for batch in chunks(found.courses, 20):
         for warning in client.courses.delete(batch):
             summary.notes.append(f"course {warning.itemid}: {warning.message}")
@@ -135,6 +142,54 @@ def cleanup(
             )
     summary.deleted["categories"] = len(found.categories) - kept
     return summary
+
+
+def _content_courses_that_stay(client: MoodleClient, tag: str, data: Dataset | None) -> list[str]:
+    if data is None or data.plan is None:
+        return []
+    named = {a.course for a in data.plan.activities} | {
+        c.course for c in data.plan.question_categories
+    }
+    staying = []
+    for shortname in sorted(named):
+        found = client.courses.get_by_field("shortname", shortname)
+        if found and not is_tagged(found[0].idnumber, tag):
+            staying.append(shortname)
+    return staying
+
+
+def _cleanup_content(
+    client: MoodleClient,
+    tag: str,
+    shortnames: Sequence[str],
+    local: LocalSite | None,
+    summary: CleanupSummary,
+) -> dict[str, int]:
+    if local is not None:
+        from moodle_regress.seeding.content_apply import LocalContent
+
+        return LocalContent(local.code_dir, log=local.log).cleanup(tag, shortnames)
+    cmids = []
+    for shortname in shortnames:
+        courseid = client.courses.get_by_field("shortname", shortname)[0].id
+        modules = [
+            m["id"]
+            for s in client.call("core_course_get_contents", courseid=courseid)
+            for m in s.get("modules") or []
+        ]
+        for answer in client.map_concurrently(
+            lambda cmid: client.call("core_course_get_course_module", cmid=cmid), modules
+        ):
+            if is_tagged(str(answer["cm"].get("idnumber") or ""), tag):
+                cmids.append(int(answer["cm"]["id"]))
+    if cmids:
+        client.call("core_course_delete_modules", cmids=cmids)
+    summary.notes.append(
+        f"question categories tagged {tag!r} in {', '.join(shortnames)} are kept: no "
+        "web-service function deletes question categories (delete them in the course's "
+        "question bank)"
+    )
+    return {"activities": len(cmids)}
 
 
 def _category_is_empty(client: MoodleClient, categoryid: int) -> bool:

@@ -1,0 +1,148 @@
+"""Course content on real 4.5, 5.0 and 5.1 sites: made once by Moodle's own data
+generators through ``php/content.php``, found again on a second run, observed through
+web services (and the question bank through the sandbox's code), the same when
+observed twice, and removed by cleanup.
+
+The plan enables no module (no site-wide change on the shared sandboxes); a site
+where chat or survey is off counts their activities as not possible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from moodle_regress.compare import compare
+from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.observe.questions import question_bank_reader
+from moodle_regress.seeding import apply_dataset, cleanup, generate, installed_formats, local_site
+from moodle_regress.seeding.plan import parse_plan
+from moodle_regress.site import SiteDescriptor
+
+pytestmark = [pytest.mark.live]
+
+TAG = "lc"
+PLAN = f"""\
+tag: {TAG}
+categories: [{{name: Content live test, idnumber: lc}}]
+courses:
+  - {{shortname: MR-LC1, fullname: Content live test, category: lc, numsections: 3}}
+users:
+  - {{username: mr-lc-teacher, role_hint: editingteacher}}
+  - {{username: mr-lc-s1}}
+  - {{username: mr-lc-s2}}
+  - {{username: mr-lc-s3}}
+enrolments:
+  - {{user: mr-lc-teacher, course: MR-LC1, role: editingteacher}}
+  - {{user: mr-lc-s1, course: MR-LC1}}
+  - {{user: mr-lc-s2, course: MR-LC1}}
+  - {{user: mr-lc-s3, course: MR-LC1}}
+question_categories:
+  - {{course: MR-LC1, name: Basics, idnumber: lc-basics}}
+questions:
+  - {{questioncategory: lc-basics, qtype: truefalse, name: TF, idnumber: lc-q1, correct: true}}
+  - {{questioncategory: lc-basics, qtype: numerical, name: Sum, idnumber: lc-q2,
+     questiontext: "What is 2 + 2?", answers: ["4"]}}
+  - {{questioncategory: lc-basics, qtype: match, name: Pairs, idnumber: lc-q3,
+     answers: ["cat -> mammal", "frog -> amphibian"]}}
+activities:
+  - {{activity: quiz, course: MR-LC1, idnumber: lc-quiz, name: Basics quiz, section: 1,
+     questions: [lc-q1, lc-q2, lc-q3], completion: automatic,
+     completion_rules: {{completionusegrade: 1}}, dates: {{timeclose: 10}}}}
+  - {{activity: assign, course: MR-LC1, idnumber: lc-assign, name: Essay, section: 1,
+     completion: automatic, completion_rules: {{completionsubmit: 1}}, dates: {{duedate: 7}}}}
+  - {{activity: forum, course: MR-LC1, idnumber: lc-forum, name: Questions, section: 2}}
+  - {{activity: choice, course: MR-LC1, idnumber: lc-choice, section: 2, options: [Red, Blue]}}
+  - {{activity: folder, course: MR-LC1, idnumber: lc-folder, section: 3,
+     files: [{{name: a.txt, content: "first file"}}, {{name: b.txt}}]}}
+  - {{activity: page, course: MR-LC1, idnumber: lc-page, section: 3, completion: automatic,
+     completion_rules: {{completionview: 1}}}}
+  - {{activity: chat, course: MR-LC1, idnumber: lc-chat, section: 3}}
+  - {{activity: subsection, course: MR-LC1, idnumber: lc-sub, name: More, section: 2}}
+forum_discussions:
+  - {{forum: lc-forum, user: mr-lc-teacher, name: Welcome, replies: [{{user: mr-lc-s1}}]}}
+quiz_attempts:
+  - {{quiz: lc-quiz, user: mr-lc-s1, right: 1.0}}
+  - {{quiz: lc-quiz, user: mr-lc-s2, right: 0.34}}
+  - {{quiz: lc-quiz, user: mr-lc-s3, finished: false}}
+assign_submissions:
+  - {{assign: lc-assign, user: mr-lc-s1}}
+  - {{assign: lc-assign, user: mr-lc-s2}}
+assign_grades:
+  - {{assign: lc-assign, user: mr-lc-s1, grade: 81, feedback: Well argued.}}
+choice_responses:
+  - {{choice: lc-choice, user: mr-lc-s2, option: Blue}}
+activity_completions:
+  - {{activity: lc-page, user: mr-lc-s3}}
+grade_overrides:
+  - {{activity: lc-assign, user: mr-lc-s2, grade: 64}}
+"""
+
+
+def facts(site: SiteDescriptor) -> Any:
+    with site.client(timeout=300) as client:
+        return ApiObserver(
+            client,
+            entity_filter=prefix_filter(f"mr-{TAG}-"),
+            question_banks=question_bank_reader(site),
+        ).observe()
+
+
+@pytest.mark.parametrize("release", ["4.5", "5.0", "5.1"])
+def test_content_made_once_observed_and_removed(release: str, live_site_factory: Any) -> None:
+    site = live_site_factory(release)
+    plan = parse_plan(PLAN, "content live plan")
+    local = local_site(site)
+    with site.client(timeout=600) as client:
+        data = generate(plan, 0, installed_formats=installed_formats(client, local))
+        cleanup(client, TAG, data=data, local=local)
+        first = apply_dataset(client, data, local=local)
+        again = apply_dataset(client, data, local=local)
+    made = {name: count.created for name, count in first.steps.items()}
+    unavailable = first.steps["activities"].unavailable
+    assert made["activities"] + unavailable == 8
+    if release == "4.5":
+        # Subsections are off on 4.5; chat too, unless a plan (the default one) enabled it.
+        assert unavailable in (1, 2)
+    else:
+        assert unavailable == 1  # chat left core in 5.0
+    assert made["questions"] == 3 and made["question_categories"] == 1
+    assert made["quiz_attempts"] == 3 and made["assign_submissions"] == 2
+    assert made["assign_grades"] == 1 and made["choice_responses"] == 1
+    assert made["forum_posts"] == 2 and made["completions"] == 1 and made["grade_overrides"] == 1
+    assert any("mod_chat" in note or "mod_subsection" in note for note in first.notes), first.notes
+    # A second run finds everything by its natural key and makes nothing.
+    assert all(again.steps[s].created == 0 for s in made if s in again.steps)
+
+    one, two = facts(site), facts(site)
+    assert len(compare(one.snapshot(), two.snapshot())) == 0
+    seen = {o.key: o.value for o in one.observations}
+    course = "MR-LC1"
+    quiz = f"quiz/{course}/mr-lc-lc-quiz/attempts"
+    states = {user: [a["state"] for a in attempts] for user, attempts in seen[quiz].items()}
+    assert states == {
+        "mr-lc-s1": ["finished"],
+        "mr-lc-s2": ["finished"],
+        "mr-lc-s3": ["inprogress"],
+    }
+    grades = seen[f"grades/{course}/mr-lc-lc-assign/users"]
+    assert grades["mr-lc-s1"]["grade"] == 81.0 and grades["mr-lc-s1"]["feedback"]
+    assert grades["mr-lc-s2"] == {**grades["mr-lc-s2"], "grade": 64.0, "overridden": True}
+    assert seen[f"activities/{course}/mr-lc-lc-quiz/settings/timeclose"] == "start+10d"
+    completed = seen[f"completion/{course}/mr-lc-lc-page/users"]
+    assert completed == {"complete": ["mr-lc-s3"]}
+    files = {k: v for k, v in seen.items() if k.startswith(f"files/{course}/mr-lc-lc-folder/")}
+    assert len(files) == 2
+    banks = seen[f"questions/{course}/bank"]
+    if release == "4.5":
+        assert banks == [{"contextlevel": "course"}]
+    else:
+        assert any(b.get("modname") == "qbank" for b in banks)
+        assert seen[f"activities/{course}/mr-lc-lc-sub/module"]["modname"] == "subsection"
+    assert seen[f"questions/{course}/Basics/mr-lc-lc-q3"]["qtype"] == "match"
+
+    with site.client(timeout=600) as client:
+        removed = cleanup(client, TAG, data=data, local=local)
+        assert removed.deleted["courses"] == 1
+        assert not client.courses.get_by_field("shortname", course)

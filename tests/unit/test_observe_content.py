@@ -1,0 +1,178 @@
+"""The content observer (activities, grades, completion, forums, quiz attempts, files,
+question banks), replaying what real 4.5, 5.0 and 5.1 sandboxes answered about two
+courses of the small plan (recorded by ``python -m tests.record_fixtures --content-site``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moodle_regress.observe import ApiObserver
+from moodle_regress.resources import packaged_plan
+from moodle_regress.seeding.content import generate_content
+from moodle_regress.seeding.generate import generate
+from moodle_regress.seeding.plan import load_plan
+from moodle_ws import MoodleClient
+from moodle_ws.testing import PLACEHOLDER_URL, ReplayTransport
+from tests.record_fixtures import CONTENT_COURSES, CONTENT_USERS
+
+RECORDINGS = Path(__file__).parents[2] / "fixtures" / "recordings"
+RELEASES = [r for r in ("4.5", "5.0", "5.1") if (RECORDINGS / r / "observe-content.json").is_file()]
+
+
+def _accept(kind: str, record: Mapping[str, Any]) -> bool:
+    if kind == "course":
+        return record.get("shortname") in CONTENT_COURSES
+    return record.get("username") in CONTENT_USERS
+
+
+def observe(release: str) -> dict[str, Any]:
+    folder = RECORDINGS / release
+    local = json.loads((folder / "question-banks.json").read_text())["answer"]
+    client = MoodleClient(
+        PLACEHOLDER_URL,
+        "replayed-token",
+        transport=ReplayTransport(folder / "observe-content.json", ordered=False),
+    )
+    run = ApiObserver(client, entity_filter=_accept, question_banks=lambda names: local).observe()
+    return {o.key: o.value for o in run.observations} | {"__notes__": run.meta.notes}
+
+
+@pytest.fixture(scope="module", params=RELEASES)
+def observed(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return str(request.param), observe(str(request.param))
+
+
+def planned_content(release: str) -> Any:
+    """The small plan's content as the recorded site's modules made it."""
+    plan = load_plan(packaged_plan("small"))
+    modules = ["assign", "book", "choice", "data", "feedback", "folder", "forum", "glossary"]
+    modules += ["h5pactivity", "imscp", "label", "lesson", "lti", "page", "quiz", "resource"]
+    modules += ["scorm", "url", "wiki", "workshop"]
+    modules += ["chat", "survey"] if release == "4.5" else ["subsection"]
+    return generate_content(plan, generate(plan, 0), modules)
+
+
+def test_every_activity_of_the_courses_is_observed(observed: tuple[str, dict[str, Any]]) -> None:
+    release, facts = observed
+    content = planned_content(release)
+    for activity in content.activities:
+        if activity.course not in CONTENT_COURSES:
+            continue
+        key = f"activities/{activity.course}/mr-small-{activity.key}/module"
+        assert key in facts, key
+        assert facts[key]["modname"] == activity.modname
+        assert facts[key]["section"] == activity.section
+    # The automatic news forum, without an ID number, is keyed by type and name.
+    assert facts["activities/MR-S001/forum:Announcements/settings/type"] == "news"
+
+
+def test_settings_and_completion_rules(observed: tuple[str, dict[str, Any]]) -> None:
+    _, facts = observed
+    quiz = next(
+        k for k in facts if re.match(r"activities/MR-S001/mr-small-MR-S001-quiz1/module", k)
+    )
+    assert facts[quiz]["modname"] == "quiz"
+    base = "activities/MR-S001/mr-small-MR-S001-quiz1"
+    # The quiz closes 28 days after the course starts (the plan's date), whatever the day.
+    assert facts[f"{base}/settings/timeclose"] == "start+28d"
+    assert facts[f"{base}/completion"]["completion"] == 2
+    assign = "activities/MR-S001/mr-small-MR-S001-assign1"
+    assert facts[f"{assign}/settings/duedate"] == "start+14d"
+    assert facts[f"{assign}/completion-rules"]["completionsubmit"] in (1, True)
+
+
+def test_enabled_modules_follow_the_release(observed: tuple[str, dict[str, Any]]) -> None:
+    release, facts = observed
+    enabled = set(facts["activities/@site/modules-enabled"])
+    assert {"assign", "quiz", "forum", "page"} <= enabled
+    installed = facts["activities/@site/modules-installed"]
+    if release == "4.5":
+        # The plan enabled chat and survey; 4.5 ships subsections disabled.
+        assert {"chat", "survey"} <= enabled
+        assert installed["subsection"] == "disabled" and installed["chat"] == "enabled"
+    else:
+        assert not {"chat", "survey"} & enabled and "chat" not in installed
+        # The chooser leaves subsections out: only the site's modules say they are on.
+        assert installed["subsection"] == "enabled" and installed["qbank"] == "enabled"
+
+
+def test_grades_completion_attempts_forums(observed: tuple[str, dict[str, Any]]) -> None:
+    _, facts = observed
+    quiz_grades = facts["grades/MR-S001/mr-small-MR-S001-quiz1/users"]
+    assert quiz_grades and all(g["grade"] is not None for g in quiz_grades.values())
+    assert facts["grades/MR-S001/@course/item"]["itemtype"] == "course"
+    attempts = facts["quiz/MR-S001/mr-small-MR-S001-quiz1/attempts"]
+    states = {a["state"] for user in attempts.values() for a in user}
+    assert states <= {"finished", "inprogress"} and "finished" in states
+    done = facts["completion/MR-S001/mr-small-MR-S001-assign1/users"]
+    assert done.get("complete"), done
+    discussions = [k for k in facts if k.startswith("forums/MR-S001/mr-small-MR-S001-forum1/")]
+    assert facts["forums/MR-S001/mr-small-MR-S001-forum1/discussions"] == len(discussions) - 1
+    posts = next(v for k, v in facts.items() if k in discussions and k.endswith("(1)"))
+    assert len(posts["posts"]) == 2  # one discussion, one reply
+    assert all(re.fullmatch(r"[0-9a-f]{40}", p["message_sha1"]) for p in posts["posts"])
+
+
+def test_files_hash_the_content_the_plan_made(observed: tuple[str, dict[str, Any]]) -> None:
+    release, facts = observed
+    content = planned_content(release)
+    checked = 0
+    for activity in content.activities:
+        if activity.course not in CONTENT_COURSES or activity.modname not in ("folder", "resource"):
+            continue
+        for file in activity.content["files"]:
+            keys = [
+                k
+                for k in facts
+                if k.startswith(f"files/{activity.course}/mr-small-{activity.key}/")
+                and k.endswith("%2F" + file["name"])
+            ]
+            assert len(keys) == 1, (activity.key, file["name"], keys)
+            expected = hashlib.sha1(file["content"].encode()).hexdigest()  # noqa: S324
+            assert facts[keys[0]]["sha1"] == expected
+            checked += 1
+    assert checked, "the recorded courses hold no folder or resource"
+
+
+def test_question_banks_live_where_the_release_keeps_them(
+    observed: tuple[str, dict[str, Any]],
+) -> None:
+    release, facts = observed
+    banks = facts["questions/MR-S001/bank"]
+    if release == "4.5":
+        assert banks == [{"contextlevel": "course"}]
+    else:
+        (bank,) = [b for b in banks if b.get("modname") == "qbank"]
+        assert bank["type"] == "system" and bank["name"] == "MR-S001 shared question bank"
+    questions = {
+        k: v for k, v in facts.items() if k.startswith("questions/MR-S001/") and "/mr-small-" in k
+    }
+    assert len(questions) == 8  # the small plan's bank
+    assert {v["qtype"] for v in questions.values()} == {
+        "multichoice",
+        "truefalse",
+        "shortanswer",
+        "numerical",
+        "essay",
+        "match",
+    }
+
+
+def test_remote_sites_note_the_question_banks() -> None:
+    folder = RECORDINGS / RELEASES[0]
+    client = MoodleClient(
+        PLACEHOLDER_URL,
+        "replayed-token",
+        transport=ReplayTransport(folder / "observe-content.json", ordered=False),
+    )
+    run = ApiObserver(client, entity_filter=_accept).observe()
+    assert any("question banks not observed" in note for note in run.meta.notes)
+    assert not [o for o in run.observations if o.area == "questions"]
