@@ -310,7 +310,14 @@ function mr_module_record(stdClass $course, array $a): array {
     }
     if (!empty($a['completion']) && !empty($course->enablecompletion)) {
         $record['completion'] = (int) $a['completion'];
-        foreach ($a['completion_rules'] ?? [] as $name => $value) {
+        $rules = $a['completion_rules'] ?? [];
+        if (!empty($rules['completionview'])
+                && !plugin_supports('mod', $a['modname'], FEATURE_COMPLETION_TRACKS_VIEWS, false)) {
+            // Completed by viewing is not something this module tracks: the student marks it.
+            unset($rules['completionview']);
+            $record['completion'] = $rules ? COMPLETION_TRACKING_AUTOMATIC : COMPLETION_TRACKING_MANUAL;
+        }
+        foreach ($rules as $name => $value) {
             $record[$name] = $value;
         }
     }
@@ -789,7 +796,7 @@ function mr_cleanup(array $input): array {
             $categories = $DB->get_records_select('question_categories', "contextid = :ctx AND $like",
                 ['ctx' => $context->id, 'prefix' => $DB->sql_like_escape($prefix) . '%'], 'id DESC');
             foreach ($categories as $category) {
-                question_delete_category_recursive($category);
+                question_category_delete_safe($category);
                 $deleted['question_categories']++;
             }
         }

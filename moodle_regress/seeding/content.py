@@ -23,6 +23,36 @@ from moodle_regress.seeding.plan import Plan
 
 #: Modules whose activities carry students' work: on every generated course first.
 WORK_MODULES = ("forum", "assign", "quiz", "choice", "page")
+#: The order generated courses take the other modules in: every module of the supported
+#: releases, then any other the site has (sorted).  A module a site lacks leaves its
+#: slot empty rather than shifting the others, so a plan generates the same activity
+#: keys on 4.5 and 5.0 (seeding again after an upgrade makes nothing new).
+MODULE_ORDER = (
+    "assign",
+    "bigbluebuttonbn",
+    "book",
+    "chat",
+    "choice",
+    "data",
+    "feedback",
+    "folder",
+    "forum",
+    "glossary",
+    "h5pactivity",
+    "imscp",
+    "label",
+    "lesson",
+    "lti",
+    "page",
+    "quiz",
+    "resource",
+    "scorm",
+    "subsection",
+    "survey",
+    "url",
+    "wiki",
+    "workshop",
+)
 #: Modules never generated as course activities: the question bank is made with the
 #: questions (a qbank activity from 5.0), subsections only inside numbered sections.
 NOT_GENERATED = frozenset({"qbank"})
@@ -460,18 +490,21 @@ class _Generated:
             chosen = ["forum"] if "forum" in modules else [modules[0]]
         else:
             first = [m for m in WORK_MODULES if m in modules]
-            others = [m for m in modules if m not in first]
+            order = [*MODULE_ORDER, *sorted(set(modules) - set(MODULE_ORDER))]
+            others = [m for m in order if m not in WORK_MODULES]
             # Each course starts the rotation further on, so every module appears somewhere.
-            start = (index * max(1, amount - len(first))) % max(1, len(others))
-            chosen = (first + others[start:] + others[:start])[:amount]
-        rng = self.draw.rng("activities", course.shortname)
+            slots = max(1, amount - len(WORK_MODULES))
+            start = (index * slots) % len(others)
+            rotated = (others[start:] + others[:start])[:slots]
+            chosen = first + [m for m in rotated if m in modules]
         made = []
         counts: dict[str, int] = {}
         for modname in chosen:
             counts[modname] = counts.get(modname, 0) + 1
-            section = _section(course, modname, rng)
+            key = f"{course.shortname}-{modname}{counts[modname]}"
+            # Drawn for this activity alone, so a module the site lacks moves no other.
+            section = _section(course, modname, self.draw.rng("section", key))
             if section is not None:
-                key = f"{course.shortname}-{modname}{counts[modname]}"
                 made.append(self.activity(course, modname, key, section, questions))
         return made
 

@@ -104,6 +104,7 @@ def test_rehearse_45_to_50_with_api_and_browser_suites(tmp_path: Path) -> None:
     assert "webservice/mod_survey_get_surveys_by_courses/version" in removed
     assert "webservice/core_ai_set_provider_order/version" in added
     assert "themes/moove/name" in removed
+    assert_content_45_to_50(found, summary)
     # The release changed, and the default rules explain it.
     assert found["site/@site/release"]["expected"] is True
     # Real differences remain unexpected without a reviewer's file: exit status 1.
@@ -145,6 +146,43 @@ def test_rehearse_50_to_51_across_the_layout_change(tmp_path: Path) -> None:
         f"5.0 -> 5.1: {counts['unexpected_explained']} of {counts['unexpected']} unexpected "
         "differences explained by upgrade notes"
     )
+    # Content made on 5.0 (its question banks already qbank activities, subsections on)
+    # comes through 5.1 with its grades, completion, attempts, posts and files.
+    assert_content_unchanged(found, allowed=())
+    assert not [k for k in found if k.startswith("questions/")], sorted(found)
+
+
+CONTENT_AREAS = ("grades/", "completion/", "files/", "quiz/", "forums/")
+
+
+def assert_content_unchanged(found: dict[str, dict[str, Any]], allowed: tuple[str, ...]) -> None:
+    """Grades, completion, files, attempts and posts equal, but for activities ``allowed``
+    to change (their key holds one of those words)."""
+    changed = [
+        k for k in found if k.startswith(CONTENT_AREAS) and not any(word in k for word in allowed)
+    ]
+    assert not changed, changed
+
+
+def assert_content_45_to_50(found: dict[str, dict[str, Any]], summary: dict[str, Any]) -> None:
+    """What 5.0 does to the small plan's content: chat and survey activities gone from
+    the course that had them, the course question bank moved into a qbank activity by
+    the ad hoc task the upgrade queued, subsections on; everything else equal."""
+    for activity in ("mr-small-small-chat", "mr-small-small-survey"):
+        assert found[f"activities/MR-S001/{activity}/module"]["kind"] == "removed"
+    bank = found["questions/MR-S001/bank"]
+    assert bank["kind"] == "changed"
+    assert bank["before"] == [{"contextlevel": "course"}]
+    qbank = [b for b in bank["after"] if b.get("modname") == "qbank"]
+    assert qbank and qbank[0]["type"] == "system", bank["after"]
+    modules = found["activities/@site/modules-installed"]
+    assert modules["before"]["subsection"] == "disabled"
+    assert modules["after"]["subsection"] == "enabled"
+    assert "chat" in modules["before"] and "chat" not in modules["after"]
+    tasks = {t["classname"]: t for t in summary["adhoc_tasks"]["tasks"]}
+    assert tasks["mod_qbank\\task\\transfer_question_categories"]["complete"] == 1
+    assert tasks["mod_qbank\\task\\transfer_questions"]["complete"] >= 1
+    assert_content_unchanged(found, allowed=("chat", "survey"))
 
 
 def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
