@@ -463,7 +463,7 @@ def own_sandbox(release: str, *, home: Path | None, keep: bool) -> Iterator[Any]
 # --- course content --------------------------------------------------------------------
 
 #: Courses of the small plan whose content the offline tests replay.
-CONTENT_COURSES = ("MR-S001", "MR-S002")
+CONTENT_COURSES = ("MR-S001", "MR-S004")
 CONTENT_USERS = ("mr-student0001", "mr-student0002", "mr-teacher001")
 
 

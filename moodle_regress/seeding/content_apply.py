@@ -52,8 +52,9 @@ CONTENT_STEPS = (
 NO_WS_NOTE = (
     "{amount} activities and {questions} questions are not made: Moodle 4.5-5.1 have no "
     "web-service function that creates an activity or a question (core_course_* edits and "
-    "deletes course modules, never adds one). Seed a sandbox, or restore a backup holding "
-    "them; students' work in activities that exist on the site is made through web services."
+    "deletes course modules, never adds one; nothing adds to a question bank). Seed a "
+    "sandbox, or restore a backup holding them; students' work in the plan's activities "
+    "that exist on the site is made through web services."
 )
 
 
@@ -304,7 +305,7 @@ def apply_content(
     started = time.perf_counter()
     if local is None:
         content = generate_content(data.plan, data, remote_modules(client))
-        _remote(content, summary)
+        _remote(client, data, content, summary)
         return content
     runner = LocalContent(
         local.code_dir,
@@ -347,19 +348,22 @@ def remote_modules(client: MoodleClient) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def _remote(content: Content, summary: Summary) -> None:
+def _remote(client: MoodleClient, data: Dataset, content: Content, summary: Summary) -> None:
+    """What a site whose code the tool cannot run can have: the students' work in the
+    plan's activities that exist there (see ``content_remote``)."""
+    from moodle_regress.seeding.content_remote import RemoteWork
+
     counts = content.counts()
-    made_by_php = ("activities", "question_categories", "questions")
-    for step, amount in counts.items():
-        if amount:
-            summary.steps[step] = StepCount(unavailable=amount)
-    if any(counts[s] for s in made_by_php):
-        summary.notes.append(
-            NO_WS_NOTE.format(amount=counts["activities"], questions=counts["questions"])
-        )
-    work = sum(v for k, v in counts.items() if k not in made_by_php)
-    if work:
-        summary.notes.append(
-            f"{work} items of students' work are not made: they need the plan's activities, "
-            "which web services cannot make."
-        )
+    work = RemoteWork(client, data, content, summary)
+    work.find_activities()
+    there = len(work.activities)
+    summary.steps["activities"] = StepCount(
+        existing=there, unavailable=counts["activities"] - there
+    )
+    for step in ("question_categories", "questions"):
+        if counts[step]:
+            summary.steps[step] = StepCount(unavailable=counts[step])
+    missing = counts["activities"] - there
+    if missing or counts["questions"]:
+        summary.notes.append(NO_WS_NOTE.format(amount=missing, questions=counts["questions"]))
+    work.run()

@@ -146,3 +146,49 @@ def test_content_made_once_observed_and_removed(release: str, live_site_factory:
         removed = cleanup(client, TAG, data=data, local=local)
         assert removed.deleted["courses"] == 1
         assert not client.courses.get_by_field("shortname", course)
+
+
+def test_students_work_through_web_services_where_activities_exist(
+    live_site_factory: Any,
+) -> None:
+    # The activities made on the sandbox (through its code), then the same plan applied
+    # as to a site whose code the tool cannot run: the work goes through web services.
+    site = live_site_factory("5.0")
+    text = PLAN.replace(f"tag: {TAG}", "tag: lw").replace("MR-LC1", "MR-LW1")
+    text = text.replace("mr-lc-", "mr-lw-").replace("idnumber: lc}", "idnumber: lw}")
+    text = text.replace("category: lc,", "category: lw,")
+    plan = parse_plan(text, "remote work plan")
+    bare = parse_plan(text[: text.index("forum_discussions:")], "activities only")
+    local = local_site(site)
+    with site.client(timeout=600) as client:
+        formats = installed_formats(client, local)
+        data = generate(plan, 0, installed_formats=formats)
+        cleanup(client, "lw", data=data, local=local)
+        apply_dataset(client, generate(bare, 0, installed_formats=formats), local=local)
+        remote = apply_dataset(client, data, local=None)
+        again = apply_dataset(client, data, local=None)
+    steps = remote.steps
+    assert steps["activities"].existing == 7 and steps["activities"].unavailable == 1  # chat
+    assert steps["forum_posts"].created == 2 and steps["assign_submissions"].created == 2
+    assert steps["assign_grades"].created == 1 and steps["choice_responses"].created == 1
+    assert steps["completions"].created == 1
+    # Not possible through web services, and said so.
+    assert steps["quiz_attempts"].unavailable == 3 and steps["grade_overrides"].unavailable == 1
+    assert any("quiz attempts are not made" in n for n in remote.notes)
+    assert steps["questions"].unavailable == 3
+    assert again.steps["forum_posts"].existing == 2 and again.steps["forum_posts"].created == 0
+    assert again.steps["assign_grades"].existing == 1
+
+    with site.client(timeout=300) as client:
+        seen = {
+            o.key: o.value
+            for o in ApiObserver(client, entity_filter=prefix_filter("mr-lw-"))
+            .observe()
+            .observations
+        }
+        grades = seen["grades/MR-LW1/mr-lw-lc-assign/users"]
+        assert grades["mr-lw-s1"]["grade"] == 81.0
+        posts = seen["forums/MR-LW1/mr-lw-lc-forum/Welcome"]["posts"]
+        assert sorted(p["author"] for p in posts) == ["mr-lw-s1", "mr-lw-teacher"]
+        assert seen["completion/MR-LW1/mr-lw-lc-page/users"] == {"complete": ["mr-lw-s3"]}
+        cleanup(client, "lw", data=data, local=local)

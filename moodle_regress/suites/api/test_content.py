@@ -17,6 +17,7 @@ import pytest
 
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.seeding import Dataset
+from moodle_regress.seeding.content_remote import VIEW_FUNCTIONS, view_activity
 from moodle_regress.suites.api.conftest import (
     ScratchUser,
     course_id,
@@ -26,34 +27,6 @@ from moodle_regress.suites.api.conftest import (
 )
 from moodle_ws import MoodleAPIError, MoodleClient
 from moodle_ws.areas.enrol import ManualEnrolment
-
-#: The view function of each module and the name of its instance parameter.
-VIEW_FUNCTIONS: dict[str, tuple[str, str]] = {
-    "assign": ("mod_assign_view_assign", "assignid"),
-    "bigbluebuttonbn": ("mod_bigbluebuttonbn_view_bigbluebuttonbn", "bigbluebuttonbnid"),
-    "book": ("mod_book_view_book", "bookid"),
-    "chat": ("mod_chat_view_chat", "chatid"),
-    "choice": ("mod_choice_view_choice", "choiceid"),
-    "data": ("mod_data_view_database", "databaseid"),
-    "feedback": ("mod_feedback_view_feedback", "feedbackid"),
-    "folder": ("mod_folder_view_folder", "folderid"),
-    "forum": ("mod_forum_view_forum", "forumid"),
-    "glossary": ("mod_glossary_view_glossary", "id"),
-    "h5pactivity": ("mod_h5pactivity_view_h5pactivity", "h5pactivityid"),
-    "imscp": ("mod_imscp_view_imscp", "imscpid"),
-    "lesson": ("mod_lesson_view_lesson", "lessonid"),
-    "lti": ("mod_lti_view_lti", "toolid"),
-    "page": ("mod_page_view_page", "pageid"),
-    "quiz": ("mod_quiz_view_quiz", "quizid"),
-    "resource": ("mod_resource_view_resource", "resourceid"),
-    "scorm": ("mod_scorm_view_scorm", "scormid"),
-    "survey": ("mod_survey_view_survey", "surveyid"),
-    "url": ("mod_url_view_url", "urlid"),
-    "wiki": ("mod_wiki_view_wiki", "wikiid"),
-    "workshop": ("mod_workshop_view_workshop", "workshopid"),
-}
-#: Extra parameters some view functions require.
-VIEW_EXTRA: dict[str, dict[str, Any]] = {"glossary": {"mode": "letter"}}
 
 
 def content_courses(client: MoodleClient, dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
@@ -151,13 +124,11 @@ def open_activity(student: MoodleClient, modname: str, module: dict[str, Any]) -
     """What opening the activity answers: ``ok``, or Moodle's error code."""
     if modname not in VIEW_FUNCTIONS:
         return "no view function known"
-    function, parameter = VIEW_FUNCTIONS[modname]
+    function, _ = VIEW_FUNCTIONS[modname]
     if not student.supports(function):
         return f"{function} not offered"
     try:
-        answer = student.call(
-            function, **{parameter: module["instance"]}, **VIEW_EXTRA.get(modname, {})
-        )
+        answer = view_activity(student, modname, int(module["instance"]))
     except MoodleAPIError as exc:
         return exc.errorcode or type(exc).__name__
     return "ok" if not isinstance(answer, dict) or answer.get("status", True) else "refused"
