@@ -19,6 +19,7 @@ from typing import Any
 from filelock import FileLock
 
 from moodle_regress.browser.seed import PREFIX, BrowserSeed, enrol, ensure_course
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.seeding.content import generate_content
 from moodle_regress.seeding.content_apply import ContentResult, LocalContent
 from moodle_regress.seeding.generate import generate
@@ -58,7 +59,7 @@ generate:
 """
 
 
-class ContentUnavailable(Exception):
+class ContentUnavailable(MoodleRegressError):
     """The site cannot have the content course (it is not a sandbox)."""
 
 
