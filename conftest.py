@@ -1,9 +1,10 @@
 """Fixtures for live tests: real Moodle sites, one shared sandbox per release.
 
 ``live_site_factory("4.5")`` returns the descriptor of the running ``live-4.5``
-sandbox (brought up on first use, reused afterwards, shared by xdist workers); tests
-skip with one line when no code tree is configured for that release.  These sites are
-shared: tests that change site-wide settings bring up a sandbox of their own.
+sandbox (brought up on first use, reused afterwards, shared by xdist workers);
+``live_site_factory("4.5-mariadb")`` the same on MariaDB (``live-4.5-mariadb``).
+Tests skip with one line when no code tree is configured for that release.  These
+sites are shared: tests that change site-wide settings bring up a sandbox of their own.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ def moodle_code_tree(release: str) -> Path | None:
 def live_site_factory() -> LiveSiteFactory:
     sites: dict[str, SiteDescriptor] = {}
 
-    def get(release: str) -> SiteDescriptor:
-        if release not in sites:
+    def get(key: str) -> SiteDescriptor:
+        if key not in sites:
             try:
-                sites[release] = live.ensure_live_site(release)
+                sites[key] = live.ensure_live_site(key)
             except LookupError as exc:
                 pytest.skip(str(exc))
-        return sites[release]
+        return sites[key]
 
     return get
 
@@ -44,6 +45,11 @@ def live_site_factory() -> LiveSiteFactory:
 @pytest.fixture(scope="session")
 def site_45(live_site_factory: LiveSiteFactory) -> SiteDescriptor:
     return live_site_factory("4.5")
+
+
+@pytest.fixture(scope="session")
+def site_45_mariadb(live_site_factory: LiveSiteFactory) -> SiteDescriptor:
+    return live_site_factory("4.5-mariadb")
 
 
 @pytest.fixture(scope="session")

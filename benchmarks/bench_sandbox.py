@@ -1,13 +1,17 @@
-"""How much time the sandbox adds to Moodle's own CLI installer and upgrader.
+"""How long ``up`` and ``upgrade`` take on each database engine, and how much time
+the sandbox adds to Moodle's own CLI installer and upgrader.
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--from 4.5] [--to 5.0] [--serving]
+    .venv/bin/python benchmarks/bench_sandbox.py [--from 4.5] [--to 5.0]
+        [--db postgres,mariadb] [--no-baseline] [--serving]
 
-Brings up a sandbox from the ``--from`` code tree and upgrades it to ``--to`` (timed
-whole, as a user sees them), then runs Moodle's own ``admin/cli/install_database.php``
-and ``admin/cli/upgrade.php`` alone on a second database of the same cluster (timed
-alone) and prints both with the ratio.  The target: the sandbox's overhead is under
-15%.  ``--serving`` also measures request throughput of the running site with PHP's
-built-in server, and with php-fpm behind nginx when both are installed.
+For each engine (``--db``, default both, one after the other): brings up a sandbox
+from the ``--from`` code tree and upgrades it to ``--to`` (timed whole, as a user sees
+them), then runs Moodle's own ``admin/cli/install_database.php`` and
+``admin/cli/upgrade.php`` alone on a second database of the same server (timed alone;
+``--no-baseline`` skips this).  Prints the engines side by side: the times, Moodle's
+own step inside them, the sandbox's own steps and their share of Moodle alone (the
+target: under 15%).  ``--serving`` also measures request throughput of the running
+site with PHP's built-in server, and with php-fpm behind nginx when both are installed.
 
 Everything happens in a temporary home directory, removed at the end.
 """
@@ -22,7 +26,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -31,7 +35,7 @@ from moodle_regress.config import load_settings
 from moodle_regress.phprun import PHP_INI, php_command
 from moodle_regress.sandbox import moodle, server
 from moodle_regress.sandbox.codetree import inspect_tree
-from moodle_regress.sandbox.db import engine_for
+from moodle_regress.sandbox.db import ENGINE_NAMES, engine_for
 from moodle_regress.sandbox.manager import Sandbox, SandboxManager, copy_code
 
 
@@ -191,10 +195,100 @@ def compare_serving(box: Sandbox, work: Path) -> None:
     print(f"php-fpm + nginx:        {fpm or 'not available (php8.2-fpm, nginx)'}")
 
 
+@dataclass
+class Figures:
+    """One engine's measurements (seconds)."""
+
+    up: float
+    upgrade: float
+    moodle_install: float
+    moodle_upgrade: float
+    alone_install: float | None
+    alone_upgrade: float | None
+    up_steps: dict[str, float]
+    upgrade_steps: dict[str, float]
+
+
+def measure(engine: str, old: Path, new: Path, *, alone: bool, serving: bool) -> Figures:
+    """Up and upgrade on ``engine`` in a temporary home, removed at the end."""
+    work = Path(tempfile.mkdtemp(prefix=f"bench-sandbox-{engine}-"))
+    manager = SandboxManager(replace(load_settings(), home=work / "home"))
+    try:
+        started = time.monotonic()
+        manager.up("bench", old, engine=engine)
+        t_up = time.monotonic() - started
+        box = manager.get("bench")
+        up_steps = dict(manager.steps.timings)
+        manager.steps.timings.clear()
+        upgrade = box.upgrade(new)
+        t_install, t_moodle_upgrade = baseline(box, old, new, work) if alone else (None, None)
+        if serving:
+            print()
+            compare_serving(box, work)
+    finally:
+        for status in manager.list():
+            manager.sandbox(status.name).destroy()
+        shutil.rmtree(work, ignore_errors=True)
+    return Figures(
+        up=t_up,
+        upgrade=upgrade.seconds,
+        moodle_install=up_steps["moodle_install"],
+        moodle_upgrade=upgrade.timings["moodle_upgrade"],
+        alone_install=t_install,
+        alone_upgrade=t_moodle_upgrade,
+        up_steps=up_steps,
+        upgrade_steps=dict(upgrade.timings),
+    )
+
+
+def print_side_by_side(figures: dict[str, Figures], old: str, new: str) -> None:
+    """Wall-clock figures suffer from whatever else the machine does meanwhile; the
+    sandbox's own steps (everything but Moodle's installer/upgrader inside it) do not."""
+    engines = list(figures)
+
+    def row(label: str, values: list[float | None], unit: str = "s") -> None:
+        cells = "".join(f"{'-' if v is None else f'{v:.1f} {unit}':>14}" for v in values)
+        print(f"{label:34}{cells}")
+
+    print()
+    print(f"{'':34}" + "".join(f"{e:>14}" for e in engines))
+    runs = [figures[e] for e in engines]
+    for label, totals, inside, alone in (
+        (
+            f"up {old}",
+            [f.up for f in runs],
+            [f.moodle_install for f in runs],
+            [f.alone_install for f in runs],
+        ),
+        (
+            f"upgrade {old} -> {new}",
+            [f.upgrade for f in runs],
+            [f.moodle_upgrade for f in runs],
+            [f.alone_upgrade for f in runs],
+        ),
+    ):
+        own = [t - m for t, m in zip(totals, inside, strict=True)]
+        row(label, list(totals))
+        row("  Moodle's own step inside it", list(inside))
+        row("  the sandbox's own steps", list(own))
+        row("  Moodle's step run alone", alone)
+        shares = [o / a * 100 if a else None for o, a in zip(own, alone, strict=True)]
+        row("  own steps / Moodle alone", shares, "%")
+    for engine in engines:
+        steps = {k: round(v, 1) for k, v in figures[engine].up_steps.items()}
+        print(f"\n{engine}: steps of up (s):      {steps}")
+        steps = {k: round(v, 1) for k, v in figures[engine].upgrade_steps.items()}
+        print(f"{engine}: steps of upgrade (s): {steps}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="old", default="4.5")
     parser.add_argument("--to", dest="new", default="5.0")
+    parser.add_argument(
+        "--db", default=",".join(ENGINE_NAMES), help="engines, comma-separated, in this order"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip Moodle run alone")
     parser.add_argument("--serving", action="store_true", help="also compare web servers")
     parser.add_argument(
         "--serving-only", metavar="SANDBOX", help="only compare web servers on this sandbox"
@@ -208,42 +302,15 @@ def main() -> None:
     old, new = base.code_tree(args.old), base.code_tree(args.new)
     if old is None or new is None:
         raise SystemExit(f"configure code trees for {args.old} and {args.new} (README, Live tests)")
-    work = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
-    settings = replace(base, home=work / "home")
-    manager = SandboxManager(settings)
-    try:
-        started = time.monotonic()
-        manager.up("bench", old)
-        t_up = time.monotonic() - started
-        box = manager.get("bench")
-        up_steps = dict(manager.steps.timings)
-        manager.steps.timings.clear()
-        upgrade = box.upgrade(new)
-        t_upgrade = upgrade.seconds
-        t_install, t_moodle_upgrade = baseline(box, old, new, work)
-        if args.serving:
-            print()
-            compare_serving(box, work)
-    finally:
-        for status in manager.list():
-            manager.sandbox(status.name).destroy()
-        shutil.rmtree(work, ignore_errors=True)
-    # Wall-clock ratios suffer from whatever else the machine does meanwhile; the
-    # sandbox's own steps (everything but Moodle's installer/upgrader inside it) do not.
-    own_up = t_up - up_steps["moodle_install"]
-    own_upgrade = t_upgrade - upgrade.timings["moodle_upgrade"]
-    print()
-    print(f"{'':28}{'sandbox':>9}{'Moodle alone':>14}{'ratio':>7}{'own steps':>11}{'overhead':>10}")
-    for label, ours, theirs, own in (
-        (f"up {args.old}", t_up, t_install, own_up),
-        (f"upgrade {args.old} -> {args.new}", t_upgrade, t_moodle_upgrade, own_upgrade),
-    ):
-        print(
-            f"{label:28}{ours:8.1f}s{theirs:13.1f}s{ours / theirs:7.2f}{own:10.1f}s"
-            f"{own / theirs * 100:9.1f}%"
-        )
-    print("\nsteps of up (s):     ", {k: round(v, 1) for k, v in up_steps.items()})
-    print("steps of upgrade (s):", {k: round(v, 1) for k, v in upgrade.timings.items()})
+    engines = [e.strip() for e in args.db.split(",") if e.strip()]
+    unknown = sorted(set(engines) - set(ENGINE_NAMES))
+    if unknown:
+        raise SystemExit(f"unknown engine(s) {unknown}: choose from {', '.join(ENGINE_NAMES)}")
+    figures = {
+        engine: measure(engine, old, new, alone=not args.no_baseline, serving=args.serving)
+        for engine in engines
+    }
+    print_side_by_side(figures, args.old, args.new)
 
 
 if __name__ == "__main__":

@@ -270,6 +270,7 @@ def observe_site(
         run.meta.notes.extend(notes)
     run.meta.plan = plan.name
     run.meta.seed = seed
+    run.meta.database = descriptor.db_engine
     snapshot = run.snapshot()
     snapshot.save(out)
     return Snapshot.load(out)

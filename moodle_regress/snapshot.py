@@ -3,9 +3,9 @@
 The file (schema ``moodle_regress/schemas/snapshot-1.schema.json``)::
 
     {
-      "schema_version": "1.0",
+      "schema_version": "1.1",
       "meta": {"site_name": ..., "site_url": ..., "release": ..., "version": ...,
-               "theme": ..., "tool_version": ..., "plan": ..., "seed": ...,
+               "theme": ..., "database": ..., "tool_version": ..., "plan": ..., "seed": ...,
                "run_tag": ..., "created_at": "2025-01-31T12:00:00Z", "notes": [...]},
       "observations": [{"key": "courses/MR-C001/format", "value": "topics",
                         "source": "api", "release": "4.5.6 (Build: ...)",
@@ -38,7 +38,8 @@ from moodle_regress.errors import MoodleRegressError
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observation import Observation, ObservationError, Source, canonical
 
-SCHEMA_VERSION = "1.0"
+#: 1.1: meta.database (the site's database engine).
+SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = 1
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "snapshot-1.schema.json"
 
@@ -65,6 +66,9 @@ class SnapshotMeta(BaseModel):
     release: str = ""
     version: str = ""
     theme: str = ""
+    database: str | None = Field(
+        None, description="The site's database engine, where the tool knows it (sandboxes)."
+    )
     tool_version: str = Field(default_factory=lambda: __version__)
     plan: str | None = None
     seed: int | None = None

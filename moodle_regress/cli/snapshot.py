@@ -99,6 +99,7 @@ def snapshot(
     run.meta.plan = plan
     run.meta.seed = seed
     run.meta.run_tag = tag
+    run.meta.database = descriptor.db_engine
     snap = run.snapshot()
     if len(snap) and not any(o.area in ("courses", "users") for o in snap) and not all_:
         console.print(

@@ -391,6 +391,7 @@ def render_html(
         + _meta_row("release", before, after, "release")
         + _meta_row("version", before, after, "version")
         + _meta_row("theme", before, after, "theme")
+        + _meta_row("database", before, after, "database")
         + _meta_row("plan", before, after, "plan")
         + _meta_row("taken", before, after, "created_at")
         + "</table>"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from moodle_regress.sandbox.codetree import CodeTree, release_tuple
 from moodle_regress.sandbox.db import DEFAULT_ENGINE, Engine, engine_named
+from moodle_regress.sandbox.db.base import Lookup
 from moodle_regress.sandbox.errors import PrerequisiteError
 
 #: Extensions outside PHP's core Debian package (``php8.2-common``); any other one
@@ -103,17 +104,16 @@ def check(
     php_binary: str = "php",
     need_server: bool = True,
     is_root: bool | None = None,
-    which: object = shutil.which,
+    which: Lookup | None = None,
 ) -> PrereqReport:
     """Compare this machine with what ``tree`` on ``engine`` (default PostgreSQL)
     needs.  Probes the machine unless ``php`` is given (tests pass it, and an engine
     that knows its binaries)."""
     engine = engine or engine_named(DEFAULT_ENGINE)
-    lookup = which if callable(which) else shutil.which
     needs = engine.requirements(
         tree,
         need_server=need_server,
-        lookup=lookup,
+        lookup=which,
         is_root=os.geteuid() == 0 if is_root is None else is_root,
     )
     report = PrereqReport(engine=engine.name)

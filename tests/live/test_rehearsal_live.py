@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,17 @@ def assert_complete(summary: dict[str, Any], done: subprocess.CompletedProcess[s
     assert Path(summary["backup"]).is_file()
 
 
-def test_rehearse_45_to_50_with_api_and_browser_suites(tmp_path: Path) -> None:
-    out = tmp_path / "45-50"
+@dataclass
+class Rehearsal:
+    done: subprocess.CompletedProcess[str]
+    summary: dict[str, Any]
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def rehearsal_45_50(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
+    """4.5 -> 5.0 on PostgreSQL with both suites (the MariaDB one compares with it)."""
+    out = tmp_path_factory.mktemp("rehearsal") / "45-50"
     done, summary = rehearse(
         "--from",
         str(tree("4.5")),
@@ -94,10 +104,15 @@ def test_rehearse_45_to_50_with_api_and_browser_suites(tmp_path: Path) -> None:
         "rh-test-45-50",
         out=out,
     )
+    return Rehearsal(done, summary, out)
+
+
+def assert_45_to_50_differences(rehearsal: Rehearsal) -> None:
+    done, summary = rehearsal.done, rehearsal.summary
     assert_complete(summary, done)
     assert summary["release_before"].startswith("4.5")
     assert summary["release_after"].startswith("5.0")
-    found = differences(out)
+    found = differences(rehearsal.out)
     removed = {k for k, d in found.items() if d["kind"] == "removed"}
     added = {k for k, d in found.items() if d["kind"] == "added"}
     assert "webservice/mod_chat_get_chats_by_courses/version" in removed
@@ -110,6 +125,12 @@ def test_rehearse_45_to_50_with_api_and_browser_suites(tmp_path: Path) -> None:
     # Real differences remain unexpected without a reviewer's file: exit status 1.
     assert done.returncode == 1
     assert summary["unexpected"] > 0
+
+
+def test_rehearse_45_to_50_with_api_and_browser_suites(rehearsal_45_50: Rehearsal) -> None:
+    assert_45_to_50_differences(rehearsal_45_50)
+    assert rehearsal_45_50.summary["db_engine"] == "postgres"
+    summary, out = rehearsal_45_50.summary, rehearsal_45_50.out
     suites = {(s["suite"], s["site"]): s for s in summary["suites"]}
     assert suites[("api", "A")]["passed"] > 0
     assert suites[("browser", "A")]["passed"] > 0
@@ -119,6 +140,40 @@ def test_rehearse_45_to_50_with_api_and_browser_suites(tmp_path: Path) -> None:
     report = assert_contract_45_to_50(out)
     share = assert_explained_share(report, 0.6)
     print(f"4.5 -> 5.0: {share:.0%} of the unexpected differences explained by upgrade notes")
+
+
+def test_rehearse_45_to_50_on_mariadb_shows_the_same_differences(
+    rehearsal_45_50: Rehearsal, tmp_path: Path
+) -> None:
+    out = tmp_path / "45-50-mariadb"
+    done, summary = rehearse(
+        "--from",
+        str(tree("4.5")),
+        "--to",
+        str(tree("5.0")),
+        "--suites",
+        "api",
+        "--db",
+        "mariadb",
+        "--name",
+        "rh-test-45-50-mariadb",
+        out=out,
+    )
+    on_mariadb = Rehearsal(done, summary, out)
+    assert_45_to_50_differences(on_mariadb)
+    assert summary["db_engine"] == "mariadb"
+    assert "on mariadb" in summary["stages"][0]["detail"]
+    # What the web services and the API suite see changes alike on both engines
+    # (the browser suite ran on PostgreSQL only).
+    assert api_differences(on_mariadb) == api_differences(rehearsal_45_50)
+
+
+def api_differences(rehearsal: Rehearsal) -> dict[str, tuple[Any, ...]]:
+    return {
+        key: (d["kind"], d.get("before"), d.get("after"), d["expected"])
+        for key, d in differences(rehearsal.out).items()
+        if d["source"] == "api"
+    }
 
 
 def test_rehearse_50_to_51_across_the_layout_change(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The sandbox against real Moodle code trees: up 4.5, data, backup, upgrade to 5.0
 and 5.1, downgrade refusal, restore into a new and into an existing sandbox.
 
-One chain of steps on sandboxes of this module's own (in a private home directory),
-so that nothing here touches the shared live-* sites.
+One chain of steps per database engine (the tests' ids name it), on sandboxes of
+this module's own (in a private home directory per engine), so that nothing here
+touches the shared live-* sites.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import requests
 
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.sandbox import live, moodle
-from moodle_regress.sandbox.db import query
+from moodle_regress.sandbox.db import ENGINE_NAMES, engine_named, query
 from moodle_regress.sandbox.errors import DowngradeError, NotMoodleTreeError, PortInUseError
-from moodle_regress.sandbox.manager import SandboxManager, UpgradeResult
+from moodle_regress.sandbox.manager import SandboxManager, UpgradeResult, read_manifest
 from moodle_regress.site import SiteDescriptor
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -35,11 +36,16 @@ def tree(release: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module", params=ENGINE_NAMES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def settings() -> Iterator[Settings]:
+def settings(engine: str) -> Iterator[Settings]:
     # Not pytest's tmp_path: pytest prunes old numbered temporary directories, and
-    # a concurrent pytest run would delete a running cluster's files.
-    home = Path(tempfile.mkdtemp(prefix="moodle-regress-sandbox-tests-"))
+    # a concurrent pytest run would delete a running server's files.
+    home = Path(tempfile.mkdtemp(prefix=f"moodle-regress-sandbox-tests-{engine}-"))
     yield replace(load_settings(), home=home)
     shutil.rmtree(home, ignore_errors=True)
 
@@ -53,8 +59,8 @@ def manager(settings: Settings) -> Iterator[SandboxManager]:
 
 
 @pytest.fixture(scope="module")
-def site(manager: SandboxManager) -> SiteDescriptor:
-    return manager.up("sbt", tree("4.5"))
+def site(manager: SandboxManager, engine: str) -> SiteDescriptor:
+    return manager.up("sbt", tree("4.5"), engine=engine)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +95,9 @@ def backup_45(manager: SandboxManager, seeded: dict[str, Any], settings: Setting
     return manager.get("sbt").backup(settings.home / "sbt-4.5.tar.zst")
 
 
-def test_up_brings_up_a_configured_real_site(site: SiteDescriptor, manager: SandboxManager) -> None:
+def test_up_brings_up_a_configured_real_site(
+    site: SiteDescriptor, manager: SandboxManager, engine: str
+) -> None:
     info = site.client().site_info()
     assert info["release"].startswith("4.5")
     assert site.test_site and site.sandbox is not None
@@ -110,6 +118,8 @@ def test_up_brings_up_a_configured_real_site(site: SiteDescriptor, manager: Sand
     ]
     status = manager.get("sbt").status(probe=True)
     assert status.running and status.answers
+    assert site.db_engine == state.db.engine == engine
+    assert site.sandbox.db_dir == site.sandbox.root / engine_named(engine).data_dir_name
 
 
 def test_students_get_tokens_through_the_mobile_service(
@@ -144,12 +154,16 @@ def test_a_busy_port_is_refused_before_anything_starts(manager: SandboxManager) 
 
 
 def test_backup_and_restore_into_a_new_sandbox(
-    manager: SandboxManager, backup_45: Path, site: SiteDescriptor
+    manager: SandboxManager, backup_45: Path, site: SiteDescriptor, engine: str
 ) -> None:
     original = moodle.count_site(manager.get("sbt").state().db)
     assert original.users >= 2 and original.courses >= 1 and original.enrolments >= 1
+    manifest = read_manifest(backup_45)
+    assert manifest["engine"] == engine
+    assert str(manifest["server_version"]).startswith(engine_named(engine).label)
     result = manager.restore("sbt-restored", backup_45)
     assert result.counts == original
+    assert manager.get("sbt-restored").state().db.engine == engine
     assert result.descriptor.url != site.url
     assert result.descriptor.client().site_info()["release"] == site.client().site_info()["release"]
     manager.sandbox("sbt-restored").destroy()

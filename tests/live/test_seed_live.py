@@ -61,7 +61,8 @@ generate:
 """
 
 
-@pytest.fixture(scope="module", params=["4.5", "5.0", "5.1"])
+# Sites by key: a release on PostgreSQL, or a release on another engine ("4.5-mariadb").
+@pytest.fixture(scope="module", params=["4.5", "5.0", "5.1", "4.5-mariadb"])
 def site(
     request: pytest.FixtureRequest, live_site_factory: Callable[[str], SiteDescriptor]
 ) -> SiteDescriptor:

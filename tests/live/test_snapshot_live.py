@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,11 @@ from moodle_regress.snapshot import Snapshot
 pytestmark = pytest.mark.live
 
 
-def test_snapshot_of_a_site_compared_with_itself(site_45: SiteDescriptor, tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["4.5", "4.5-mariadb"])
+def test_snapshot_of_a_site_compared_with_itself(
+    key: str, live_site_factory: Callable[[str], SiteDescriptor], tmp_path: Path
+) -> None:
+    site_45 = live_site_factory(key)
     # Two separate observations (one concurrent, one serial), through the file format.
     with site_45.client() as client:
         first = ApiObserver(client, entity_filter=all_entities).observe().snapshot()

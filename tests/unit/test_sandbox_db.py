@@ -14,18 +14,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from moodle_regress.config import Settings
 from moodle_regress.sandbox.db import (
     DEFAULT_ENGINE,
     ENGINE_NAMES,
     DatabaseConfig,
+    config_from_url,
     engine_for,
     engine_named,
     open_dump,
 )
 from moodle_regress.sandbox.db.base import version_at_least, version_tuple
+from moodle_regress.sandbox.db.mariadb import MariaDBServer, _rows
 from moodle_regress.sandbox.db.postgres import Postgres
-from moodle_regress.sandbox.errors import DatabaseError
-from moodle_regress.sandbox.manager import SandboxState
+from moodle_regress.sandbox.errors import DatabaseError, EngineMismatchError
+from moodle_regress.sandbox.manager import ARCHIVE_FORMAT, SandboxManager, SandboxState
 from moodle_regress.sandbox.moodle import render_config_php
 from tests.unit.sandbox_fakes import make_tree
 
@@ -62,7 +65,7 @@ def test_a_state_file_from_before_the_engine_choice_loads_as_postgres() -> None:
 
 
 def test_engines_are_named_and_an_unknown_one_says_which_exist() -> None:
-    assert "postgres" in ENGINE_NAMES
+    assert ENGINE_NAMES == ("postgres", "mariadb")
     with pytest.raises(DatabaseError, match="no database engine named 'oracle'") as info:
         engine_named("oracle")
     assert info.value.fix is not None and "postgres" in info.value.fix
@@ -134,3 +137,127 @@ def test_cli_offers_the_engines_and_refuses_others(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "Invalid value for '--db': 'oracle' is not" in result.output
     assert not (tmp_path / "home").exists()
+
+
+# -- MariaDB ---------------------------------------------------------------------------
+
+#: ``mariadb --xml`` answering three statements, as MariaDB 10.11.19's client printed
+#: it for a 4.5.6 sandbox (one XML document per result set).
+MARIADB_XML = """<?xml version="1.0"?>
+
+<resultset statement="SELECT name, value FROM mdl_config WHERE name IN ('release','version') \
+ORDER BY name" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <row>
+\t<field name="name">release</field>
+\t<field name="value">4.5.6 (Build: 20250811)</field>
+  </row>
+
+  <row>
+\t<field name="name">version</field>
+\t<field name="value">2024100706</field>
+  </row>
+</resultset>
+<?xml version="1.0"?>
+
+<resultset statement="SELECT 1 AS a, NULL AS b, '' AS c, 'x&lt;y&amp;z' AS d" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <row>
+\t<field name="a">1</field>
+\t<field name="b" xsi:nil="true" />
+\t<field name="c"></field>
+\t<field name="d">x&lt;y&amp;z</field>
+  </row>
+</resultset>
+<?xml version="1.0"?>
+
+<resultset statement="SELECT i FROM t
+" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"></resultset>
+"""
+
+
+def test_mariadb_xml_rows_tell_null_from_empty_text() -> None:
+    assert _rows(MARIADB_XML) == [
+        ("release", "4.5.6 (Build: 20250811)"),
+        ("version", "2024100706"),
+        ("1", None, "", "x<y&z"),
+    ]
+    assert _rows("") == []
+
+
+@pytest.mark.parametrize("scheme", ["mariadb", "mysqli", "mysql"])
+def test_mariadb_urls(scheme: str) -> None:
+    db = config_from_url(f"{scheme}://mu:p%40ss@db.example/moodle45")
+    assert (db.engine, db.host, db.port, db.user, db.password, db.name) == (
+        "mariadb", "db.example", 3306, "mu", "p@ss", "moodle45",
+    )  # fmt: skip
+
+
+def test_mariadb_config_php(tmp_path: Path) -> None:
+    db = DatabaseConfig(engine="mariadb", port=33061, password="p")
+    text = render_config_php(
+        name="d", db=db, wwwroot="http://h", dataroot=tmp_path, layout="classic"
+    )
+    assert "$CFG->dbtype = 'mariadb';" in text
+    assert "$CFG->dbhost = '127.0.0.1';" in text
+    assert (
+        "$CFG->dboptions = ['dbpersist' => 0, 'dbport' => 33061, 'dbsocket' => '', "
+        "'dbcollation' => 'utf8mb4_unicode_ci'];"
+    ) in text
+
+
+def test_mariadb_socket_stays_short_enough_for_a_socket_address(tmp_path: Path) -> None:
+    short = MariaDBServer(Path("/srv/s/mariadb"))
+    assert short.socket == Path("/srv/s/mariadb/mariadbd.sock")
+    deep = MariaDBServer(tmp_path / ("x" * 120) / "mariadb")
+    assert len(str(deep.socket)) <= 100
+    assert deep.socket != MariaDBServer(tmp_path / ("y" * 120) / "mariadb").socket
+
+
+def _state(engine: str, tmp_path: Path) -> SandboxState:
+    data = {**OLD_STATE, "code_source": str(tmp_path / "code"), "name": "s"}
+    data["db"] = {**OLD_STATE["db"], "engine": engine}  # type: ignore[dict-item]
+    return SandboxState.model_validate(data)
+
+
+def _archive(tmp_path: Path, engine: str) -> tuple[Path, Path]:
+    tree = make_tree(tmp_path / "code")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    manifest = {
+        "format": ARCHIVE_FORMAT, "release": "4.5.6 (Build: 20250811)",
+        "version": "2024100706", "code_source": str(tree), "engine": engine,
+        "dump": "db.sql", "counts": {"users": 1, "courses": 0, "enrolments": 0},
+        "admin_username": "admin", "admin_password": "x",
+    }  # fmt: skip
+    (staging / "manifest.json").write_text(json.dumps(manifest))
+    archive = tmp_path / "backup.tar"
+    subprocess.run(["tar", "-cf", str(archive), "-C", str(staging), "manifest.json"], check=True)
+    return archive, tree
+
+
+def test_a_backup_of_one_engine_is_refused_by_a_sandbox_of_the_other(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", config_file=tmp_path / "none.toml")
+    manager = SandboxManager(settings, quiet=True)
+    archive, _ = _archive(tmp_path, "mariadb")
+    box = manager.sandbox("s")
+    box.root.mkdir(parents=True)
+    state = _state("postgres", tmp_path)
+    box.save_state(state)
+    with pytest.raises(EngineMismatchError, match="holds a MariaDB database") as info:
+        manager.restore("s", archive)
+    assert info.value.fix is not None and "new sandbox" in info.value.fix
+    assert box.state() == state
+    assert sorted(p.name for p in box.root.iterdir()) == ["sandbox.json"]
+    # --db naming another engine than the backup's is refused before a sandbox exists.
+    with pytest.raises(EngineMismatchError, match="--db asked for postgres"):
+        manager.restore("new", archive, engine="postgres")
+    assert not manager.sandbox("new").root.exists()
+
+
+def test_db_and_db_url_of_different_engines_are_refused(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", config_file=tmp_path / "none.toml")
+    manager = SandboxManager(settings, quiet=True)
+    tree = make_tree(tmp_path / "code")
+    with pytest.raises(EngineMismatchError, match="--db postgres was given with a MariaDB URL"):
+        manager.up("s", tree, engine="postgres", db_url="mariadb://u:p@127.0.0.1:1/m")
+    assert not manager.sandbox("s").root.exists()

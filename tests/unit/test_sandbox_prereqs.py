@@ -6,6 +6,8 @@ import pytest
 
 from moodle_regress.sandbox import prereqs
 from moodle_regress.sandbox.codetree import inspect_tree
+from moodle_regress.sandbox.db.base import Lookup
+from moodle_regress.sandbox.db.mariadb import MariaDB
 from moodle_regress.sandbox.db.postgres import Postgres, PostgresBinaries, find_postgres
 from moodle_regress.sandbox.errors import PrerequisiteError
 from moodle_regress.sandbox.prereqs import PhpInfo
@@ -19,7 +21,7 @@ def _all_tools(name: str) -> str:
 
 
 def _report(
-    tmp_path: Path, php: PhpInfo | None, pg: int = 15, **kw: object
+    tmp_path: Path, php: PhpInfo | None, pg: int = 15, which: Lookup = _all_tools
 ) -> prereqs.PrereqReport:
     tree = inspect_tree(make_tree(tmp_path / "m", php="8.1.0", pg="13"))
     return prereqs.check(
@@ -28,7 +30,7 @@ def _report(
         php_binary="no-such-php-binary",
         engine=Postgres(PostgresBinaries(Path("/usr/lib/postgresql/15/bin"), pg)),
         is_root=False,
-        which=kw.get("which", _all_tools),
+        which=which,
     )
 
 
@@ -85,3 +87,22 @@ def test_extension_package_names() -> None:
     assert prereqs.extension_package("dom", "8.2") == "php8.2-xml"
     assert prereqs.extension_package("ctype", "8.2") == "php8.2-common"
     assert prereqs.extension_package("gd", None) == "php-gd"
+
+
+def test_mariadb_needs_mysqli_its_clients_and_server(tmp_path: Path) -> None:
+    tree = inspect_tree(make_tree(tmp_path / "m", php="8.1.0"))
+    php = PhpInfo(Path("/usr/bin/php"), "8.2.36", FULL)
+    report = prereqs.check(tree, engine=MariaDB(), php=php, is_root=False, which=lambda name: None)
+    assert report.engine == "mariadb"
+    assert report.missing == [
+        "PHP extensions mysqli",
+        "MariaDB client mariadb",
+        "MariaDB client mariadb-dump",
+        "MariaDB server (mariadbd)",
+    ]
+    assert report.apt_command == ("apt-get install -y mariadb-client mariadb-server php8.2-mysql")
+    # An existing server (--db-url) needs the clients only.
+    report = prereqs.check(
+        tree, engine=MariaDB(), php=php, need_server=False, is_root=False, which=lambda n: None
+    )
+    assert "MariaDB server (mariadbd)" not in report.missing

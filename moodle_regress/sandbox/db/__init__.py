@@ -2,7 +2,7 @@
 
     from moodle_regress.sandbox import db
     engine = db.engine_named("mariadb")            # or db.engine_for(config)
-    config = db.config_from_url("mariadb://u:p@127.0.0.1:3306/moodle")
+    config = db.config_from_url("mariadb://u:p@127.0.0.1:3306/moodle")  # or mysqli://
     db.query(config, "SELECT 1")                   # rows as tuples of str | None
 
 Nothing else in the sandbox names an engine: it asks the config's engine.
@@ -25,11 +25,12 @@ from moodle_regress.sandbox.db.base import (
     open_dump,
     redact_url,
 )
+from moodle_regress.sandbox.db.mariadb import MariaDB
 from moodle_regress.sandbox.db.postgres import Postgres
 from moodle_regress.sandbox.errors import DatabaseError
 
 #: Every engine by its name (``--db NAME``), in the order help texts list them.
-ENGINES: dict[str, type[Engine]] = {Postgres.name: Postgres}
+ENGINES: dict[str, type[Engine]] = {Postgres.name: Postgres, MariaDB.name: MariaDB}
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
 
 

@@ -141,7 +141,7 @@ class Engine(ABC):
         tree: CodeTree | None,
         *,
         need_server: bool = True,
-        lookup: Lookup = shutil.which,
+        lookup: Lookup | None = None,
         is_root: bool | None = None,
     ) -> Requirements:
         """The PHP extension Moodle's driver needs, and what of the server and the
@@ -232,13 +232,18 @@ def run_tool(
     fix: str,
     stdin: IO[bytes] | None = None,
     stdout: IO[bytes] | None = None,
+    text_input: str | None = None,
 ) -> bytes:
-    """Run a client tool; raise ``DatabaseError`` naming ``what`` and the tool's own
-    message when it fails.  Returns its output unless ``stdout`` takes it."""
+    """Run a client tool (reading ``stdin``, or ``text_input``); raise
+    ``DatabaseError`` naming ``what`` and the tool's own message when it fails.
+    Returns its output unless ``stdout`` takes it."""
+    if text_input is not None:
+        stdin = None
     result = subprocess.run(
         list(command),
         env=dict(env),
-        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        input=text_input.encode() if text_input is not None else None,
+        stdin=stdin if stdin is not None or text_input is not None else subprocess.DEVNULL,
         stdout=stdout if stdout is not None else subprocess.PIPE,
         stderr=subprocess.PIPE,
         check=False,

@@ -130,9 +130,10 @@ class Postgres(Engine):
         tree: CodeTree | None,
         *,
         need_server: bool = True,
-        lookup: Lookup = shutil.which,
+        lookup: Lookup | None = None,
         is_root: bool | None = None,
     ) -> Requirements:
+        lookup = lookup or shutil.which
         found = Requirements(php_extension="pgsql")
         for client in ("psql", "pg_dump", "pg_restore"):
             if lookup(client) is None:
@@ -165,14 +166,16 @@ class Postgres(Engine):
     # -- databases and queries ------------------------------------------------------
 
     def query(self, db: DatabaseConfig, sql: str, *, database: str | None = None) -> list[Row]:
+        # On stdin, not the command line: SQL of any length.
         out = run_tool(
             [
-                "psql", *_args(db, database), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                "-F", _FIELD, "-R", _ROW, "-P", f"null={_NULL}", "-c", sql,
+                "psql", *_args(db, database), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+                "-F", _FIELD, "-R", _ROW, "-P", f"null={_NULL}", "-f", "-",
             ],
             env=_env(db),
             what=f"a query on {db.host}:{db.port}/{database or db.name}",
             fix=_FIX,
+            text_input=sql,
         ).decode()  # fmt: skip
         if out.endswith("\n"):
             out = out[:-1]
