@@ -200,6 +200,28 @@ def configure(tree: CodeTree, *, log: Path, admin_password: str | None = None) -
     return Configured(**{k: data[k] for k in Configured.__dataclass_fields__})
 
 
+@dataclass
+class EnvironmentCheck:
+    """Moodle's own environment check of a site (``php/environment.php``)."""
+
+    ok: bool
+    #: Every check that did not pass: part, info, level ("required"/"optional"), feedback.
+    failed: list[dict[str, str]]
+    #: What Moodle sees of the database: family, version (collation, row_format on MySQL).
+    database: dict[str, str]
+
+    @property
+    def required_failures(self) -> list[dict[str, str]]:
+        return [check for check in self.failed if check["level"] == "required"]
+
+
+def check_environment(tree: CodeTree) -> EnvironmentCheck:
+    """Run Moodle's environment check (admin/environment.xml, for the site's release)
+    on the site: PHP, extensions, and the database's settings."""
+    data = run_php_script(tree.root, "environment.php", {})
+    return EnvironmentCheck(ok=bool(data["ok"]), failed=data["failed"], database=data["database"])
+
+
 @dataclass(frozen=True)
 class SiteCounts:
     users: int

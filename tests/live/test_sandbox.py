@@ -120,6 +120,16 @@ def test_up_brings_up_a_configured_real_site(
     assert status.running and status.answers
     assert site.db_engine == state.db.engine == engine
     assert site.sandbox.db_dir == site.sandbox.root / engine_named(engine).data_dir_name
+    # Moodle's own environment check passes on the sandbox's database server.
+    environment = moodle.check_environment(manager.get("sbt").tree())
+    assert environment.ok and environment.required_failures == [], environment.failed
+    if engine == "mariadb":
+        assert environment.database == {
+            "family": "mysql",
+            "version": environment.database["version"],
+            "collation": "utf8mb4_unicode_ci",
+            "row_format": "Barracuda",
+        }
 
 
 def test_students_get_tokens_through_the_mobile_service(
