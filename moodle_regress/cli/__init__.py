@@ -107,6 +107,10 @@ def _register() -> None:
     cli.add_command(rehearse_commands.rehearse_command)
     cli.add_command(rehearse_commands.compare_command)
 
+    from moodle_regress.cli import preflight as preflight_commands
+
+    cli.add_command(preflight_commands.preflight_command)
+
 
 def main() -> None:
     """Entry point: exit statuses reach the shell; failures are one line (see the module)."""

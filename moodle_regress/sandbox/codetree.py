@@ -120,7 +120,16 @@ class CodeTree:
     def plugins(self) -> frozenset[str]:
         """Every plugin in the tree, as frankenstyle names (``mod_forum``),
         subplugins included."""
-        return frozenset(name for name, kind in self.components.values() if kind == "plugin")
+        return frozenset(self.plugin_dirs)
+
+    @cached_property
+    def plugin_dirs(self) -> dict[str, Path]:
+        """Each plugin's frankenstyle name -> its directory, subplugins included."""
+        return dict(
+            sorted(
+                (name, path) for path, (name, kind) in self.components.items() if kind == "plugin"
+            )
+        )
 
     @cached_property
     def components(self) -> dict[Path, tuple[str, str]]:
