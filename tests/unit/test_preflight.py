@@ -18,7 +18,7 @@ from moodle_regress.preflight import PreflightBlocked, preflight_code
 from moodle_regress.preflight.checks import SitePlugin, describe_usage, plugin_fates
 from moodle_regress.preflight.environment import PhpFacts, evaluate_xml
 from moodle_regress.preflight.removals import core_removals, uninstall_calls
-from moodle_regress.preflight.trees import read_versions
+from moodle_regress.preflight.trees import TreeVersions, read_versions
 from moodle_regress.sandbox.codetree import inspect_tree
 from tests.unit.sandbox_fakes import make_tree
 
@@ -151,13 +151,13 @@ def test_requires_incompatible_and_dependencies_of_target_plugins(tmp_path: Path
 def test_plugins_without_code_are_uninstalled_or_left_missing(tmp_path: Path) -> None:
     _, target = _trees(tmp_path)
     tree = inspect_tree(target)
-    versions = type("V", (), {"tree": tree, "plugins": {}, "maturity": 200})()
+    versions = TreeVersions(tree=tree, maturity=200, plugins={})
     site = {
         "mod_chat": SitePlugin("mod_chat", "2024100700", usage={"activities": {"C1": 2, "C2": 1}}),
         "atto_bold": SitePlugin("atto_bold", "2024100700", parent="editor_atto"),
         "local_x": SitePlugin("local_x", "2023010100", "1.2", usage={"settings": 3}),
     }
-    fates, checks = plugin_fates(site, versions, core_removals(tree, Decimal("2024100706")))  # type: ignore[arg-type]
+    fates, checks = plugin_fates(site, versions, core_removals(tree, Decimal("2024100706")))
     by_name = {f.component: f for f in fates}
     assert by_name["mod_chat"].fate == "uninstalled" and by_name["mod_chat"].removed_activities == 3
     assert by_name["atto_bold"].group == "atto"
