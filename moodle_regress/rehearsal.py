@@ -42,15 +42,19 @@ from moodle_regress.errors import MoodleRegressError
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.observe import plugins as plugins_area
 from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.observe.questions import question_bank_reader
-from moodle_regress.plugins import local_plugins
+from moodle_regress.plugins import local_plugins, site_code_dir
+from moodle_regress.preflight import PreflightReport, preflight_html
+from moodle_regress.preflight import stage as preflight_stage
 from moodle_regress.report.html import write_html_report
 from moodle_regress.report.json_report import write_json_report
 from moodle_regress.resources import any_upgrade_expected, default_plan, suite_dir
 from moodle_regress.sandbox import SandboxManager
 from moodle_regress.sandbox.adhoc import AdhocResult, run_queued_tasks
 from moodle_regress.sandbox.db import DEFAULT_ENGINE
+from moodle_regress.sandbox.errors import UpgradeFailedError
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SiteDescriptor
 from moodle_regress.snapshot import Snapshot
@@ -113,6 +117,10 @@ class RehearsalResult:
     db_engine: str | None = None
     #: The ad hoc tasks run after the upgrade.
     adhoc: AdhocResult = field(default_factory=AdhocResult)
+    #: The preflight's findings (the last one run), as JSON.
+    preflight: dict[str, Any] | None = None
+    #: The plugin whose install or upgrade step failed the upgrade.
+    failed_plugin: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -132,6 +140,8 @@ class RehearsalResult:
             "restored_equal": self.restored_equal,
             "backup": str(self.backup) if self.backup else None,
             "error": self.error,
+            "failed_plugin": self.failed_plugin,
+            "preflight": self.preflight,
             "exit_code": self.exit_code,
             "adhoc_tasks": self.adhoc.to_json(),
             "stages": [
@@ -268,6 +278,15 @@ def observe_site(
         found, notes = observe_contract(descriptor, code=code, log=out.with_name("contract.log"))
         run.observations.extend(found)
         run.meta.notes.extend(notes)
+    code_dir = site_code_dir(descriptor)
+    if code_dir is not None:
+        run.observations.extend(
+            plugins_area.observe_local(
+                code_dir, release=run.meta.release, log=out.parent / "php.log"
+            )
+        )
+    else:
+        run.meta.notes.append(plugins_area.REMOTE_NOTE)
     run.meta.plan = plan.name
     run.meta.seed = seed
     run.meta.database = descriptor.db_engine
@@ -403,6 +422,7 @@ def write_reports(
     title: str,
     notes_tree: Path | None = None,
     adhoc_tasks: Sequence[Mapping[str, Any]] = (),
+    preface: str = "",
 ) -> Comparison:
     """Compare, classify contract changes, explain with the upgrade notes of
     ``notes_tree`` (the newer code), apply the expected changes, write the reports."""
@@ -415,7 +435,9 @@ def write_reports(
     rules = load_expected(expected)
     if rules is not None:
         comparison = rules.apply(comparison)
-    write_html_report(comparison, out / "report.html", title=title, adhoc_tasks=adhoc_tasks)
+    write_html_report(
+        comparison, out / "report.html", title=title, adhoc_tasks=adhoc_tasks, preface=preface
+    )
     write_json_report(comparison, out / "report.json")
     return comparison
 
@@ -500,6 +522,10 @@ class RehearsalOptions:
     cleanup: bool = False
     #: The sandbox's database engine (``moodle_regress.sandbox.db.ENGINE_NAMES``).
     db_engine: str = DEFAULT_ENGINE
+    #: Go on when the preflight finds a blocker.
+    force: bool = False
+    #: Plugins left out of the sandbox's copy of code tree B (``--without-plugin``).
+    without_plugins: tuple[str, ...] = ()
 
 
 def rehearse(
@@ -516,6 +542,7 @@ def rehearse(
     name = options.name or "rh-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     manager = manager or SandboxManager(steps=Steps(console, quiet=True))
     stages = [
+        ("preflight", "0. preflight: will the upgrade work?"),
         ("up", "1. sandbox from code A"),
         ("seed", "2. seed the plan"),
         ("observe_a", "3. observe A (snapshot + suites)"),
@@ -541,8 +568,16 @@ def rehearse(
         allure_dir=out / "allure-results",
     )
 
+    preflight: PreflightReport | None = None
     with board:
         try:
+            with board.run("preflight") as stage:
+                preflight = preflight_stage.before_sandbox(
+                    options.code_from, options.code_to, out, engine=options.db_engine,
+                    without=options.without_plugins, force=options.force,
+                )  # fmt: skip
+                result.preflight = preflight.to_json()
+                stage.detail = preflight.summary()
             with board.run("up") as stage:
                 descriptor = manager.up(name, options.code_from, engine=options.db_engine)
                 result.release_before = descriptor.release or ""
@@ -571,12 +606,26 @@ def rehearse(
                     r.summary for r in result.suites if r.label == "A"
                 )
             with board.run("upgrade") as stage:
+                preflight = preflight_stage.before_upgrade(
+                    descriptor, options.code_to, out,
+                    without=options.without_plugins, force=options.force,
+                )  # fmt: skip
+                result.preflight = preflight.to_json()
+                box = manager.get(name)
                 try:
-                    upgraded = manager.get(name).upgrade(options.code_to)
+                    upgraded = box.upgrade(options.code_to, without=options.without_plugins)
+                except UpgradeFailedError as exc:
+                    backup = exc.backup
+                    kept = preflight_stage.keep_upgrade_log(exc.log, out)
+                    result.failed_plugin = exc.component
+                    stage.detail = preflight_stage.failed_upgrade(exc, kept)
+                    raise RehearsalError(stage.detail) from None
                 except Exception as exc:
                     backup = getattr(exc, "backup", None)
                     stage.detail = str(exc)
                     raise
+                finally:
+                    preflight_stage.keep_upgrade_log(box.logs / "upgrade.log", out)
                 backup = upgraded.backup
                 result.release_after = upgraded.new_release
                 timings = ", ".join(f"{k} {v:.1f} s" for k, v in upgraded.timings.items())
@@ -613,6 +662,7 @@ def rehearse(
                     title=f"Upgrade rehearsal {result.release_before} -> {result.release_after}",
                     notes_tree=options.code_to,
                     adhoc_tasks=result.adhoc.by_class(),
+                    preface=preflight_html(preflight) if preflight is not None else "",
                 )
                 result.unexpected = len(comparison.unexpected)
                 result.expected = len(comparison) - result.unexpected

@@ -128,6 +128,19 @@ _workers = click.option(
     is_flag=True,
     help="Destroy the sandboxes at the end; the backup is moved into --out.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Go on when the preflight finds a blocker (the upgrade will likely fail).",
+)
+@click.option(
+    "--without-plugin",
+    "without_plugins",
+    multiple=True,
+    metavar="COMPONENT",
+    help="Leave this plugin (theme_xyz) out of the sandbox's copy of code tree B; repeatable. "
+    "The tree itself is not changed.",
+)
 @_plan
 @_seed
 @_suites_option
@@ -136,6 +149,8 @@ _workers = click.option(
 @_workers
 def rehearse_command(
     *,
+    force: bool,
+    without_plugins: tuple[str, ...],
     code_from: Path,
     code_to: Path,
     out: Path,
@@ -150,6 +165,9 @@ def rehearse_command(
     workers: int,
 ) -> None:
     """Rehearse the upgrade from code tree A to B on a sandbox and report what changed.
+
+    A preflight runs first (see `moodle-regress preflight`): a blocker stops the
+    rehearsal before any sandbox is made, unless --force.
 
     Exit status: 0 nothing unexpected changed, 1 something did, 2 an error.
     """
@@ -166,6 +184,8 @@ def rehearse_command(
         workers=workers,
         cleanup=cleanup,
         db_engine=engine or DEFAULT_ENGINE,
+        force=force,
+        without_plugins=without_plugins,
     )
     result = rehearse(options, console=console)
     print_summary(result, console)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,12 @@ from moodle_regress.site import SiteDescriptor
 
 
 def preflight_code(
-    code: Path, target: Path, *, engine: str = DEFAULT_ENGINE, log: Path | None = None
+    code: Path,
+    target: Path,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    without: Sequence[str] = (),
+    log: Path | None = None,
 ) -> PreflightReport:
     """Judge an upgrade of a fresh site of code tree ``code`` to ``target`` (no site yet:
     the environment is evaluated here, every plugin of ``code`` counts as installed)."""
@@ -36,7 +42,7 @@ def preflight_code(
     source_tree, target_tree = inspect_tree(code), inspect_tree(target)
     with ThreadPoolExecutor(max_workers=2) as pool:
         reading = pool.submit(read_versions, source_tree, log=log)
-        target_versions = read_versions(target_tree, log=log)
+        target_versions = leave_out(read_versions(target_tree, log=log), without)
         source_versions = reading.result()
     standard = standard_plugins(source_tree)
     installed = {
@@ -52,6 +58,7 @@ def preflight_code(
         source="code",
     )
     report = _judge(source, installed, target_versions)
+    _note_without(report, without)
     if not report.blockers:
         php = probe_php(php_settings_wanted(target_tree))
         report.checks[:0] = evaluate_xml(
@@ -66,7 +73,7 @@ def preflight_code(
 
 
 def preflight_site(
-    site: SiteDescriptor, target: Path, *, log: Path | None = None
+    site: SiteDescriptor, target: Path, *, without: Sequence[str] = (), log: Path | None = None
 ) -> PreflightReport:
     """Judge an upgrade of ``site`` (a sandbox or an imported site: its code and database
     on this machine) to ``target``: Moodle's plugin manager and environment check run
@@ -79,7 +86,7 @@ def preflight_site(
             "run it on a sandbox or an imported copy of the site (`moodle-regress sandbox`)",
         )
     target_tree = inspect_tree(target)
-    target_versions = read_versions(target_tree, log=log)
+    target_versions = leave_out(read_versions(target_tree, log=log), without)
     data = read_site(code_dir, target_tree, target_versions, log=log)
     core = data["core"]
     installed = site_plugins(data)
@@ -87,6 +94,7 @@ def preflight_site(
         site.name, str(core["release"]), str(core["version"]), str(core["branch"]), source="site"
     )
     report = _judge(source, installed, target_versions)
+    _note_without(report, without)
     environment = data.get("environment") or {}
     report.checks[:0] = checks_from_moodle(environment.get("results") or [])
     database = data.get("database") or {}
@@ -97,6 +105,19 @@ def preflight_site(
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def leave_out(versions: TreeVersions, without: Sequence[str]) -> TreeVersions:
+    """The target as the rehearsal will use it: without the plugins ``--without-plugin``
+    names (each must be in the tree)."""
+    unknown = [name for name in without if name not in versions.plugins]
+    if unknown:
+        raise PreflightError(
+            f"--without-plugin {', '.join(unknown)}: no such plugin in {versions.tree.root}",
+            "give the plugin's full name as the preflight lists it (theme_moove, local_x)",
+        )
+    plugins = {k: v for k, v in versions.plugins.items() if k not in without}
+    return replace(versions, plugins=plugins)
 
 
 def read_site(
@@ -157,3 +178,10 @@ def _judge(
     report.plugins = fates
     report.checks.extend(checks)
     return report
+
+
+def _note_without(report: PreflightReport, without: Sequence[str]) -> None:
+    if without:
+        report.notes.append(
+            "left out of the target (--without-plugin): " + ", ".join(sorted(without))
+        )

@@ -341,9 +341,11 @@ def render_html(
     *,
     title: str | None = None,
     adhoc_tasks: Sequence[Mapping[str, Any]] = (),
+    preface: str = "",
 ) -> str:
     """The report as one HTML document; ``adhoc_tasks`` as
-    ``AdhocResult.by_class()`` gives them, for a rehearsal."""
+    ``AdhocResult.by_class()`` gives them, for a rehearsal; ``preface`` (HTML the tool
+    wrote, such as the preflight's section) goes at the top of the main part."""
     before, after = comparison.before.meta, comparison.after.meta
     counts = comparison.counts()
     heading = title or (f"What changed: {before.release or 'before'} → {after.release or 'after'}")
@@ -437,5 +439,9 @@ def write_html_report(
     *,
     title: str | None = None,
     adhoc_tasks: Sequence[Mapping[str, Any]] = (),
+    preface: str = "",
 ) -> None:
-    write_atomic(Path(path), render_html(comparison, title=title, adhoc_tasks=adhoc_tasks))
+    write_atomic(
+        Path(path),
+        render_html(comparison, title=title, adhoc_tasks=adhoc_tasks, preface=preface),
+    )

@@ -68,10 +68,27 @@ class UpgradePathError(SandboxError):
 
 
 class UpgradeFailedError(SandboxError):
-    """Moodle's upgrade failed; ``backup`` is the archive to restore."""
+    """Moodle's upgrade failed; ``backup`` is the archive to restore, ``log`` Moodle's
+    upgrade output, ``component`` and ``version`` the plugin whose step threw (when
+    Moodle logged one), ``moodle_message`` and ``debuginfo`` Moodle's own error."""
 
-    def __init__(self, cause: str, backup: Path) -> None:
+    def __init__(
+        self,
+        cause: str,
+        backup: Path,
+        *,
+        log: Path | None = None,
+        component: str | None = None,
+        version: str | None = None,
+        moodle_message: str | None = None,
+        debuginfo: str | None = None,
+    ) -> None:
         self.backup = backup
+        self.log = log
+        self.component = component
+        self.version = version
+        self.moodle_message = moodle_message
+        self.debuginfo = debuginfo
         super().__init__(
             cause,
             f"the site as it was before is in {backup}: "

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -391,12 +391,13 @@ class Sandbox:
 
     # -- upgrade ---------------------------------------------------------------
 
-    def upgrade(self, code_dir: Path) -> UpgradeResult:
-        """Upgrade the site to the code in ``code_dir`` (see the module docstring)."""
+    def upgrade(self, code_dir: Path, *, without: Sequence[str] = ()) -> UpgradeResult:
+        """Upgrade the site to the code in ``code_dir`` (see the module docstring);
+        the plugins named in ``without`` are left out of the sandbox's copy of it."""
         with self.locked():
-            return self._upgrade(code_dir)
+            return self._upgrade(code_dir, without)
 
-    def _upgrade(self, code_dir: Path) -> UpgradeResult:
+    def _upgrade(self, code_dir: Path, without: Sequence[str] = ()) -> UpgradeResult:
         started = time.monotonic()
         state = self.state()
         with self.steps.step("Checking the new code against the site", key="checks"):
@@ -428,6 +429,7 @@ class Sandbox:
             self._backup(backup, state)
             with self.steps.step("Copying the new code"):
                 new_tree = copying.result()
+                remove_plugins(new_tree, without)
         with self.steps.step("Switching the code"):
             server.stop(self.pidfile)
             self._write_config(state, new_tree)
@@ -437,6 +439,8 @@ class Sandbox:
             staged.rename(self.code_dir)
             tree = self.tree()
         log = self.logs / "upgrade.log"
+        log_start = log.stat().st_size if log.is_file() else 0
+        since = int(time.time())
         try:
             with self.steps.step(
                 f"Upgrading {moodle_short(old_release)} to {new.short_release} (Moodle's upgrade)",
@@ -446,8 +450,8 @@ class Sandbox:
             with self.steps.step("Updating the test configuration", key="configure"):
                 configured = moodle.configure(tree, log=log)
         except SandboxError as exc:
-            raise UpgradeFailedError(
-                f"upgrading to {new.short_release} failed: {exc.cause} (log: {log})", backup
+            raise self._upgrade_failed(
+                exc, new, backup, log=log, log_start=log_start, since=since
             ) from None
         # Known to the database but absent from the new code, counted after the
         # upgrade: Moodle itself uninstalls the standard plugins it dropped (Atto in
@@ -481,6 +485,40 @@ class Sandbox:
             added_functions=configured.added,
             missing_plugins=missing,
             timings=dict(self.steps.timings),
+        )
+
+    def _upgrade_failed(
+        self,
+        exc: SandboxError,
+        new: CodeTree,
+        backup: Path,
+        *,
+        log: Path,
+        log_start: int,
+        since: int,
+    ) -> UpgradeFailedError:
+        """The error of a failed upgrade, naming what Moodle says failed."""
+        try:
+            with log.open(errors="replace") as handle:
+                handle.seek(log_start)
+                output = handle.read()
+            failure = moodle.upgrade_failure(self.state().db, output, since=since)
+        except (OSError, SandboxError):
+            failure = None
+        if failure is None:
+            return UpgradeFailedError(
+                f"upgrading to {new.short_release} failed: {exc.cause} (log: {log})",
+                backup,
+                log=log,
+            )
+        return UpgradeFailedError(
+            f"upgrading to {new.short_release} failed{failure.describe()} (log: {log})",
+            backup,
+            log=log,
+            component=failure.component,
+            version=failure.version,
+            moodle_message=failure.message,
+            debuginfo=failure.debuginfo,
         )
 
     # -- backup ----------------------------------------------------------------
@@ -541,6 +579,20 @@ class Sandbox:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         return target
+
+
+def remove_plugins(tree: CodeTree, components: Sequence[str]) -> None:
+    """Take plugins out of a sandbox's own copy of a code tree (``--without-plugin``).
+
+    The copy is of hard links: removing its files never touches the user's tree."""
+    for component in components:
+        folder = tree.plugin_dirs.get(component)
+        if folder is None:
+            raise SandboxError(
+                f"--without-plugin {component}: the code tree {tree.root} has no such plugin",
+                "give the plugin's full name as the preflight lists it (theme_moove, local_x)",
+            )
+        shutil.rmtree(folder)
 
 
 def remove_in_background(path: Path) -> None:

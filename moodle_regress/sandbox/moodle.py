@@ -3,6 +3,7 @@ tool's own PHP script that configures a site for testing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,3 +249,68 @@ def site_version(db: DatabaseConfig) -> tuple[str, str]:
     )
     values = {str(name): value or "" for name, value in rows}
     return values.get("release", ""), values.get("version", "")
+
+
+@dataclass(frozen=True)
+class UpgradeFailure:
+    """What Moodle says of a failed upgrade: the plugin whose step threw (its
+    ``upgrade_log`` row), the version it was going to, and the exception's message and
+    debug information (the upgrader's output)."""
+
+    component: str | None
+    version: str | None
+    message: str
+    debuginfo: str | None = None
+
+    def describe(self) -> str:
+        where = f" in {self.component}" + (f" {self.version}" if self.version else "")
+        debug = f" (debug: {self.debuginfo})" if self.debuginfo else ""
+        return f"{where if self.component else ''}: {self.message}{debug}"
+
+
+_FATAL = re.compile(r"^!!! (.*) !!!$")
+
+
+def fatal_error(output: str) -> tuple[str, str | None] | None:
+    """The last fatal error Moodle's CLI printed: ("!!! message !!!", then "!! debug
+    info !!" unless it is the stack trace)."""
+    lines = output.splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        match = _FATAL.match(lines[index].strip())
+        if match:
+            return match.group(1).strip(), _notification(lines[index + 1 :])
+    return None
+
+
+def _notification(lines: list[str]) -> str | None:
+    """The text of a "!! ... !!" block at the start of ``lines`` (it may span lines)."""
+    if not lines or not lines[0].startswith("!! ") or lines[0].startswith("!! Stack trace:"):
+        return None
+    block = []
+    for line in lines:
+        block.append(line)
+        if line.rstrip().endswith(" !!"):
+            break
+    text = "\n".join(block).strip()
+    return text.removeprefix("!! ").removesuffix(" !!").strip() or None
+
+
+def upgrade_failure(db: DatabaseConfig, output: str, *, since: int) -> UpgradeFailure | None:
+    """Why an upgrade that began at ``since`` (Unix time) failed, as Moodle logged it."""
+    p = db.prefix
+    rows = query(
+        db,
+        f"SELECT plugin, targetversion, details FROM {p}upgrade_log "
+        f"WHERE type = 2 AND timemodified >= {int(since)} ORDER BY id DESC LIMIT 1",
+    )
+    fatal = fatal_error(output)
+    if not rows and fatal is None:
+        return None
+    component, version, details = rows[0] if rows else (None, None, None)
+    message, debuginfo = fatal if fatal is not None else (details or "", None)
+    return UpgradeFailure(
+        component=component,
+        version=version,
+        message=message or details or "unknown error",
+        debuginfo=debuginfo,
+    )
