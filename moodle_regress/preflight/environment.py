@@ -253,7 +253,8 @@ def _from_result(result: Mapping[str, Any]) -> Check:
     part, info = str(result.get("part") or ""), str(result.get("info") or "")
     title = f"{part.replace('_', ' ')} {info}".strip()
     current, needed = result.get("current"), result.get("needed")
-    cause = f"{title}: needs {needed or 'it'}" + (f", found {current}" if current else "")
+    cause = f"{title}: needs {needed}" if needed else f"{title}: not met"
+    cause += f", found {current}" if current else ""
     if result.get("error_code"):
         cause += f" (error {result['error_code']})"
     feedback = str(result.get("feedback") or "").strip()

@@ -269,6 +269,8 @@ class UpgradeFailure:
 
 
 _FATAL = re.compile(r"^!!! (.*) !!!$")
+#: The upgrader announces each part it upgrades: "-->mod_forum".
+_PART = re.compile(r"^-->([a-z][a-z0-9_]*)\s*$", re.M)
 
 
 def fatal_error(output: str) -> tuple[str, str | None] | None:
@@ -296,21 +298,21 @@ def _notification(lines: list[str]) -> str | None:
 
 
 def upgrade_failure(db: DatabaseConfig, output: str, *, since: int) -> UpgradeFailure | None:
-    """Why an upgrade that began at ``since`` (Unix time) failed, as Moodle logged it."""
-    p = db.prefix
+    """Why an upgrade that began at ``since`` (Unix time) failed, as Moodle says it: the
+    part it was upgrading ("-->local_x" in its output, else the ``upgrade_log`` error
+    row's plugin), that part's target version (its ``upgrade_log`` rows), and the
+    exception it printed (else the error row's details)."""
     rows = query(
         db,
-        f"SELECT plugin, targetversion, details FROM {p}upgrade_log "
-        f"WHERE type = 2 AND timemodified >= {int(since)} ORDER BY id DESC LIMIT 1",
+        f"SELECT plugin, targetversion, type, details FROM {db.prefix}upgrade_log "
+        f"WHERE timemodified >= {int(since)} ORDER BY id DESC LIMIT 200",
     )
+    error = next((row for row in rows if row[2] == "2"), None)
     fatal = fatal_error(output)
-    if not rows and fatal is None:
+    if error is None and fatal is None:
         return None
-    component, version, details = rows[0] if rows else (None, None, None)
-    message, debuginfo = fatal if fatal is not None else (details or "", None)
-    return UpgradeFailure(
-        component=component,
-        version=version,
-        message=message or details or "unknown error",
-        debuginfo=debuginfo,
-    )
+    parts = _PART.findall(output)
+    component = parts[-1] if parts else (error[0] if error else None)
+    version = next((row[1] for row in rows if row[0] == component and row[1]), None)
+    message, debuginfo = fatal if fatal is not None else (str(error[3] if error else ""), None)
+    return UpgradeFailure(component, version, message or "unknown error", debuginfo)

@@ -14,12 +14,15 @@ from pathlib import Path
 import pytest
 
 from moodle_regress import cli as cli_module
+from moodle_regress.observe.plugins import observe as observe_plugins
 from moodle_regress.preflight import PreflightBlocked, preflight_code
 from moodle_regress.preflight.checks import SitePlugin, describe_usage, plugin_fates
-from moodle_regress.preflight.environment import PhpFacts, evaluate_xml
+from moodle_regress.preflight.environment import PhpFacts, checks_from_moodle, evaluate_xml
 from moodle_regress.preflight.removals import core_removals, uninstall_calls
+from moodle_regress.preflight.run import site_plugins
 from moodle_regress.preflight.trees import TreeVersions, read_versions
 from moodle_regress.sandbox.codetree import inspect_tree
+from moodle_regress.sandbox.moodle import _PART, fatal_error
 from tests.unit.sandbox_fakes import make_tree
 
 needs_php = pytest.mark.skipif(shutil.which("php") is None, reason="php is not installed")
@@ -216,3 +219,52 @@ def test_cli_exits_2_on_a_blocker_unless_forced(
     assert "error: preflight: downgrade" in capsys.readouterr().err
     assert json.loads(out.read_text())["verdict"] == "blocker"
     assert _main(monkeypatch, *args, "--force") == 0
+
+
+RECORDED = Path(__file__).parents[1] / "fixtures" / "preflight" / "site_plugins-4.5.6-to-5.0.6.json"
+
+
+def test_a_recorded_site_answer_gives_the_installed_plugins_and_their_data() -> None:
+    data = json.loads(RECORDED.read_text())
+    installed = site_plugins(data)
+    assert installed["mod_chat"].usage["activities"] == {"mr-pf-removed": 2}
+    assert installed["atto_bold"].parent == "editor_atto"
+    assert installed["theme_moove"].release == "4.5.1"
+    assert all(p.version is not None for p in installed.values())
+
+
+def test_moodles_environment_results_become_checks() -> None:
+    results = json.loads(RECORDED.read_text())["environment"]["results"]
+    checks = checks_from_moodle(results)
+    https = next(c for c in checks if "https" in c.title)
+    assert https.verdict == "warning" and "HTTPS" in https.fix  # optional: a warning
+    assert checks[-1].verdict == "ok"
+    failing = [{**results[0], "status": False, "level": "required", "needed": "99"}]
+    (blocker,) = checks_from_moodle(failing)
+    assert blocker.verdict == "blocker" and "needs 99" in blocker.cause
+
+
+def test_moodles_fatal_error_and_the_failing_part_are_read_from_its_output() -> None:
+    output = (RECORDED.parent / "upgrade-fails-4.5.6.log").read_text()
+    message, debuginfo = fatal_error(output) or ("", None)
+    assert message == "The moodle-regress test plugin refuses to install"
+    assert debuginfo and "throws in its install step" in debuginfo and "Stack" not in debuginfo
+    assert _PART.findall(output)[-1] == "local_preflightboom"
+    assert fatal_error("all went well\n") is None
+
+
+def test_the_plugins_area_observes_installed_plugins_only() -> None:
+    data = json.loads(RECORDED.read_text())
+    seen: dict[str, object] = {}
+
+    class Out:
+        def add(self, key: str, value: object, *, ordered: bool = False) -> None:
+            seen[key] = value
+
+    # Code on disk without a database version (a site not yet upgraded to it).
+    data["plugins"].append({**data["plugins"][0], "component": "local_new", "versiondb": None})
+    observe_plugins(data, Out())
+    assert seen["plugins/mod_chat/enabled"] is False
+    assert seen["plugins/mod_forum/status"] == "uptodate"
+    assert seen["plugins/theme_moove/release"] == "4.5.1"
+    assert not any(k.startswith("plugins/local_new/") for k in seen)
