@@ -574,10 +574,11 @@ def rehearse(
             with board.run("preflight") as stage:
                 preflight = preflight_stage.before_sandbox(
                     options.code_from, options.code_to, out, engine=options.db_engine,
-                    without=options.without_plugins, force=options.force,
+                    without=options.without_plugins,
                 )  # fmt: skip
                 result.preflight = preflight.to_json()
                 stage.detail = preflight.summary()
+                preflight_stage.stop_if_blocked(preflight, force=options.force)
             with board.run("up") as stage:
                 descriptor = manager.up(name, options.code_from, engine=options.db_engine)
                 result.release_before = descriptor.release or ""
@@ -607,10 +608,10 @@ def rehearse(
                 )
             with board.run("upgrade") as stage:
                 preflight = preflight_stage.before_upgrade(
-                    descriptor, options.code_to, out,
-                    without=options.without_plugins, force=options.force,
-                )  # fmt: skip
+                    descriptor, options.code_to, out, without=options.without_plugins
+                )
                 result.preflight = preflight.to_json()
+                preflight_stage.stop_if_blocked(preflight, force=options.force)
                 box = manager.get(name)
                 try:
                     upgraded = box.upgrade(options.code_to, without=options.without_plugins)

@@ -6,10 +6,10 @@
    (:func:`before_upgrade`): Moodle's plugin manager and environment check, and the
    counts of what the upgrade removes.
 
-Each writes ``<out>/preflight.json`` (the second replaces the first) and raises
-:class:`PreflightBlocked` on a blocker unless ``force``.  After the upgrade, Moodle's
-upgrade log is kept in ``<out>`` (:func:`keep_upgrade_log`), whatever happens to the
-sandbox.
+Each writes ``<out>/preflight.json`` (the second replaces the first); then
+:func:`stop_if_blocked` raises :class:`PreflightBlocked` on a blocker unless
+``force``.  After the upgrade, Moodle's upgrade log is kept in ``<out>``
+(:func:`keep_upgrade_log`), whatever happens to the sandbox.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ def before_sandbox(
     *,
     engine: str,
     without: Sequence[str] = (),
-    force: bool = False,
 ) -> PreflightReport:
     report = preflight_code(code_from, code_to, engine=engine, without=without)
-    return _settle(report, out, force=force)
+    write_json_atomic(out / REPORT_NAME, report.to_json())
+    return report
 
 
 def before_upgrade(
@@ -47,17 +47,15 @@ def before_upgrade(
     out: Path,
     *,
     without: Sequence[str] = (),
-    force: bool = False,
 ) -> PreflightReport:
     report = preflight_site(descriptor, code_to, without=without, log=out / "preflight-php.log")
-    return _settle(report, out, force=force)
-
-
-def _settle(report: PreflightReport, out: Path, *, force: bool) -> PreflightReport:
     write_json_atomic(out / REPORT_NAME, report.to_json())
+    return report
+
+
+def stop_if_blocked(report: PreflightReport, *, force: bool) -> None:
     if report.blockers and not force:
         raise PreflightBlocked(report)
-    return report
 
 
 def keep_upgrade_log(log: Path | None, out: Path) -> Path | None:

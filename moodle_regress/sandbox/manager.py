@@ -988,6 +988,8 @@ class SandboxManager:
                 )
             with ThreadPoolExecutor(max_workers=1) as pool:
                 old_code = box.root / "code.old"
+                # A failed upgrade leaves the code it replaced there.
+                remove_in_background(old_code)
                 if box.code_dir.exists():
                     box.code_dir.rename(old_code)
                 copying = pool.submit(copy_code, tree, box.code_dir)
