@@ -29,6 +29,12 @@ from tests.live.contract_checks import (
     assert_contract_50_to_51,
     assert_explained_share,
 )
+from tests.live.upgrade_fixtures import (
+    FAILING_MESSAGE,
+    FAILING_PLUGIN,
+    FAILING_VERSION,
+    tree_with_failing_plugin,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -240,13 +246,17 @@ def assert_content_45_to_50(found: dict[str, dict[str, Any]], summary: dict[str,
     assert_content_unchanged(found, allowed=("chat", "survey"))
 
 
-def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
+def test_rehearse_45_straight_to_51_without_a_failing_plugin(tmp_path: Path) -> None:
+    # The 5.1 tree with the plugin that fails its install step, left out by the rehearsal.
+    failing = tree_with_failing_plugin(tree("5.1"), tmp_path / "failing-5.1")
     out = tmp_path / "45-51"
     done, summary = rehearse(
         "--from",
         str(tree("4.5")),
         "--to",
-        str(tree("5.1")),
+        str(failing),
+        "--without-plugin",
+        FAILING_PLUGIN,
         "--suites",
         "none",
         "--name",
@@ -257,7 +267,18 @@ def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
     )
     assert_complete(summary, done)
     assert summary["release_after"].startswith("5.1")
+    assert (failing / "public" / "local" / "preflightboom").is_dir()  # the tree is untouched
+    assert (out / "upgrade.log").is_file()
+    # The preflight on the seeded site: what goes, at the top of the report.
+    preflight = summary["preflight"]
+    fates = {p["component"]: p["fate"] for p in preflight["plugins"]}
+    assert fates["mod_chat"] == "uninstalled" and fates["mod_survey"] == "uninstalled"
+    assert FAILING_PLUGIN not in fates
+    report_html = (out / "report.html").read_text()
+    assert "id='preflight'" in report_html and "mod_chat" in report_html
     found = differences(out)
+    for plugin in ("mod_chat", "mod_survey", "editor_atto"):
+        assert found[f"plugins/{plugin}/version"]["kind"] == "removed"
     assert "webservice/mod_chat_view_chat/version" in found
     assert found["webservice/mod_chat_view_chat/version"]["kind"] == "removed"
     # The shipped 4.5-to-5.1 file accepts every difference (each checked in 5.1's code),
@@ -267,27 +288,15 @@ def test_rehearse_45_straight_to_51(tmp_path: Path) -> None:
     assert chat["reason"].endswith("(MDL-82457)")
 
 
-FAILING_UPGRADE = """<?php
-// moodle-regress test fixture: a core upgrade step that fails on purpose.
-function xmldb_main_upgrade($oldversion) {
-    throw new coding_exception('moodle-regress: this upgrade fails on purpose');
-}
-"""
-
-
-def test_a_failed_upgrade_reports_and_brings_site_a_back(tmp_path: Path) -> None:
-    # A 5.0 tree whose core upgrade step throws: hard links, so nothing is copied,
-    # and the one replaced file is a new file, so the original tree is untouched.
-    broken = tmp_path / "broken-5.0"
-    subprocess.run(["cp", "-al", str(tree("5.0")), str(broken)], check=True)
-    (broken / "lib" / "db" / "upgrade.php").unlink()
-    (broken / "lib" / "db" / "upgrade.php").write_text(FAILING_UPGRADE)
+def test_a_failed_upgrade_names_the_plugin_and_brings_site_a_back(tmp_path: Path) -> None:
+    # A 5.0 tree (hard links, made here) holding a plugin whose install step throws.
+    failing = tree_with_failing_plugin(tree("5.0"), tmp_path / "failing-5.0")
     out = tmp_path / "fault"
     done, summary = rehearse(
         "--from",
         str(tree("4.5")),
         "--to",
-        str(broken),
+        str(failing),
         "--suites",
         "none",
         "--name",
@@ -296,15 +305,21 @@ def test_a_failed_upgrade_reports_and_brings_site_a_back(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     statuses = {s["name"]: s["status"] for s in summary["stages"]}
+    assert statuses["preflight"] == "done"
     assert statuses["upgrade"] == "failed"
     assert statuses["observe_a"] == "done"
     assert statuses["observe_b"] == "skipped"
     assert statuses["restore"] == "done"
     assert summary["restored_equal"] is True
-    assert "upgrad" in summary["error"].lower()
-    assert "this upgrade fails on purpose" in (done.stderr + summary["error"]) or (
-        "log:" in summary["error"]
-    )
+    # Moodle's own words: the plugin, its version, the message and the debug information.
+    assert summary["failed_plugin"] == FAILING_PLUGIN
+    error = summary["error"]
+    assert f"failed in {FAILING_PLUGIN} {FAILING_VERSION}: {FAILING_MESSAGE}" in error
+    assert "install step on purpose" in error
+    assert f"--without-plugin {FAILING_PLUGIN}" in error
+    # Moodle's upgrade log stays in the output folder, though --cleanup removed the sandbox.
+    assert f"log: {out / 'upgrade.log'}" in error
+    assert FAILING_MESSAGE in (out / "upgrade.log").read_text()
     assert Path(summary["backup"]).is_file()
     assert (out / "A" / "snapshot.json").is_file()
 

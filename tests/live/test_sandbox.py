@@ -1,5 +1,7 @@
-"""The sandbox against real Moodle code trees: up 4.5, data, backup, upgrade to 5.0
-and 5.1, downgrade refusal, restore into a new and into an existing sandbox.
+"""The sandbox against real Moodle code trees: up 4.5, data, backup, an upgrade to 5.0
+failing in a plugin's install step (named, restored), the upgrade to 5.0 without that
+plugin (the plugins area shows what went) and to 5.1, downgrade refusal, restore into a
+new and into an existing sandbox.
 
 One chain of steps per database engine (the tests' ids name it), on sandboxes of
 this module's own (in a private home directory per engine), so that nothing here
@@ -19,12 +21,27 @@ from typing import Any
 import pytest
 import requests
 
+from moodle_regress.compare import compare
 from moodle_regress.config import Settings, load_settings
+from moodle_regress.observe.plugins import observe_local as observe_plugins
 from moodle_regress.sandbox import live, moodle
 from moodle_regress.sandbox.db import ENGINE_NAMES, engine_named, query
-from moodle_regress.sandbox.errors import DowngradeError, NotMoodleTreeError, PortInUseError
+from moodle_regress.sandbox.errors import (
+    DowngradeError,
+    NotMoodleTreeError,
+    PortInUseError,
+    UpgradeFailedError,
+)
 from moodle_regress.sandbox.manager import SandboxManager, UpgradeResult, read_manifest
 from moodle_regress.site import SiteDescriptor
+from moodle_regress.snapshot import Snapshot, SnapshotMeta
+from tests.live.upgrade_fixtures import (
+    FAILING_MESSAGE,
+    FAILING_PLUGIN,
+    FAILING_VERSION,
+    add_removed_activities,
+    tree_with_failing_plugin,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -87,6 +104,9 @@ def seeded(site: SiteDescriptor) -> dict[str, Any]:
         "enrol_manual_enrol_users",
         enrolments=[{"roleid": 5, "userid": users[0]["id"], "courseid": courses[0]["id"]}],
     )
+    # Activities of modules Moodle 5.0 removes, for the plugins area and the preflight.
+    assert site.sandbox is not None
+    add_removed_activities(site.sandbox.code_dir, course="SBT1", chats=2, surveys=1)
     return {"user": users[0]["id"], "course": courses[0]["id"]}
 
 
@@ -180,8 +200,70 @@ def test_backup_and_restore_into_a_new_sandbox(
 
 
 @pytest.fixture(scope="module")
-def upgraded_50(manager: SandboxManager, backup_45: Path) -> UpgradeResult:
-    return manager.get("sbt").upgrade(tree("5.0"))
+def failing_50(settings: Settings) -> Path:
+    """The 5.0 tree (hard links) plus a plugin whose install step throws."""
+    return tree_with_failing_plugin(tree("5.0"), settings.home / "failing-5.0")
+
+
+@pytest.fixture(scope="module")
+def plugins_45(manager: SandboxManager, seeded: dict[str, Any]) -> Snapshot:
+    box = manager.get("sbt")
+    return Snapshot(SnapshotMeta(release="4.5"), observe_plugins(box.code_dir))
+
+
+@pytest.fixture(scope="module")
+def failed_upgrade(
+    manager: SandboxManager, backup_45: Path, failing_50: Path, plugins_45: Snapshot
+) -> UpgradeFailedError:
+    """The upgrade to the tree with the failing plugin, then the sandbox restored."""
+    with pytest.raises(UpgradeFailedError) as failed:
+        manager.get("sbt").upgrade(failing_50)
+    manager.restore("sbt", failed.value.backup)
+    return failed.value
+
+
+def test_a_failing_plugin_is_named_with_moodles_error(
+    failed_upgrade: UpgradeFailedError, manager: SandboxManager
+) -> None:
+    assert failed_upgrade.component == FAILING_PLUGIN
+    assert failed_upgrade.version == FAILING_VERSION
+    assert failed_upgrade.moodle_message == FAILING_MESSAGE
+    assert failed_upgrade.debuginfo and "install step on purpose" in failed_upgrade.debuginfo
+    assert f"failed in {FAILING_PLUGIN} {FAILING_VERSION}: {FAILING_MESSAGE}" in str(failed_upgrade)
+    assert failed_upgrade.log is not None and FAILING_MESSAGE in failed_upgrade.log.read_text()
+    # Restored into the same sandbox (its failed upgrade left the old code behind).
+    box = manager.get("sbt")
+    assert box.descriptor().client().site_info(refresh=True)["release"].startswith("4.5")
+
+
+@pytest.fixture(scope="module")
+def upgraded_50(
+    manager: SandboxManager, failed_upgrade: UpgradeFailedError, failing_50: Path
+) -> UpgradeResult:
+    return manager.get("sbt").upgrade(failing_50, without=[FAILING_PLUGIN])
+
+
+def test_without_the_failing_plugin_the_upgrade_completes(
+    upgraded_50: UpgradeResult, manager: SandboxManager, failing_50: Path
+) -> None:
+    assert upgraded_50.new_release.startswith("5.0")
+    # Left out of the sandbox's copy only: the tree given keeps it.
+    assert (failing_50 / "local" / "preflightboom" / "version.php").is_file()
+    assert not (manager.get("sbt").code_dir / "local" / "preflightboom").exists()
+
+
+def test_the_plugins_area_shows_what_the_upgrade_removed(
+    upgraded_50: UpgradeResult, manager: SandboxManager, plugins_45: Snapshot
+) -> None:
+    after = Snapshot(SnapshotMeta(release="5.0"), observe_plugins(manager.get("sbt").code_dir))
+    found = {d.key: d for d in compare(plugins_45, after)}
+    for plugin in ("mod_chat", "mod_survey", "editor_atto", "atto_bold"):
+        assert found[f"plugins/{plugin}/version"].kind == "removed"
+    assert found["plugins/mod_forum/version"].kind == "changed"
+    if (tree("4.5") / "theme" / "moove").is_dir():
+        status = found["plugins/theme_moove/status"]
+        assert status.after is not None and status.after.value == "missing"
+    assert not any(key.startswith(f"plugins/{FAILING_PLUGIN}/") for key in found)
 
 
 def test_upgrade_to_50(upgraded_50: UpgradeResult, manager: SandboxManager) -> None:
