@@ -299,7 +299,7 @@ def describe_usage(usage: Mapping[str, Any]) -> str:
     activities = usage.get("activities") or {}
     if activities:
         total = sum(int(n) for n in activities.values())
-        parts.append(f"{total} activities in {len(activities)} courses")
+        parts.append(f"{_count(total, 'activity')} in {_count(len(activities), 'course')}")
     labels = {
         "users": "users",
         "enrolments": "enrolments",
@@ -316,3 +316,10 @@ def describe_usage(usage: Mapping[str, Any]) -> str:
     if usage.get("settings"):
         parts.append(f"{usage['settings']} settings")
     return ", ".join(parts)
+
+
+def _count(number: int, noun: str) -> str:
+    """ "1 activity", "3 activities", "2 courses"."""
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number} {noun[:-1]}ies" if noun.endswith("y") else f"{number} {noun}s"

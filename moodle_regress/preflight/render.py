@@ -121,9 +121,13 @@ def preflight_html(report: PreflightReport) -> str:
         f"{counts['upgraded']}, unchanged {counts['kept']}.</p>",
     ]
     if checks:
+        # Warnings alone fold away (the plugins table below says the same); blockers show.
+        state = " open" if report.blockers else ""
         parts.append(
+            f"<details{state}><summary>{len(report.blockers)} blockers, "
+            f"{len(report.warnings)} warnings</summary>"
             "<table><tr><th>verdict</th><th>area</th><th>check</th><th>cause</th><th>fix</th></tr>"
-            f"{checks}</table>"
+            f"{checks}</table></details>"
         )
     if plugins:
         parts.append(

@@ -109,7 +109,7 @@ def test_preflight_lists_what_50_removes_with_the_activities_that_go(
     # Moodle's own environment check ran against the 5.0 environment.xml.
     assert any(c.title == "Moodle's environment check" for c in report.checks)
     chat = next(c for c in report.checks if c.component == "mod_chat")
-    assert "2 activities in 1 courses" in chat.cause and "its data goes" in chat.cause
+    assert "2 activities in 1 course" in chat.cause and "its data goes" in chat.cause
     # The command shows the same, as a table.
     home = Path(os.environ.get("MOODLE_REGRESS_HOME", tmp_path))
     done = tool(

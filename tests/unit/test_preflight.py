@@ -166,7 +166,11 @@ def test_plugins_without_code_are_uninstalled_or_left_missing(tmp_path: Path) ->
     assert by_name["atto_bold"].group == "atto"
     assert by_name["local_x"].fate == "missing"
     chat = next(c for c in checks if c.component == "mod_chat")
-    assert "3 activities in 2 courses" in chat.cause and "its data goes" in chat.cause
+    assert "3 activities in 2 courses" in chat.cause
+    assert (
+        describe_usage({"activities": {"C1": 1}}) == "1 activity in 1 course"
+        and "its data goes" in chat.cause
+    )
     assert any(c.component == "atto_*" for c in checks)
 
 
