@@ -314,7 +314,7 @@ def describe_usage(usage: Mapping[str, Any]) -> str:
     if usage.get("site_theme"):
         parts.append("it is the site's theme")
     if usage.get("settings"):
-        parts.append(f"{usage['settings']} settings")
+        parts.append(_count(int(usage["settings"]), "setting"))
     return ", ".join(parts)
 
 
