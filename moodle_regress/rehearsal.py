@@ -860,6 +860,8 @@ def print_summary(result: RehearsalResult, console: Console) -> None:
     console.print(table)
     for run in result.suites:
         console.print(f"suite {run.summary}")
+    if result.preflight is not None:
+        console.print(f"preflight: {result.preflight['summary']} ({result.out / 'preflight.json'})")
     if result.error:
         console.print(f"[red]error:[/] {result.error}")
     if result.restored_equal is not None:
