@@ -15,12 +15,13 @@ import pytest
 
 from moodle_regress import cli as cli_module
 from moodle_regress.observe.plugins import observe as observe_plugins
-from moodle_regress.preflight import PreflightBlocked, preflight_code
+from moodle_regress.preflight import PreflightBlocked, PreflightError, preflight_code
 from moodle_regress.preflight.checks import SitePlugin, describe_usage, plugin_fates
 from moodle_regress.preflight.environment import PhpFacts, checks_from_moodle, evaluate_xml
 from moodle_regress.preflight.removals import core_removals, uninstall_calls
 from moodle_regress.preflight.run import site_plugins
 from moodle_regress.preflight.trees import TreeVersions, read_versions
+from moodle_regress.rehearsal import RehearsalOptions, rehearse
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.moodle import _PART, fatal_error
 from tests.unit.sandbox_fakes import make_tree
@@ -272,3 +273,34 @@ def test_the_plugins_area_observes_installed_plugins_only() -> None:
     assert seen["plugins/mod_forum/status"] == "uptodate"
     assert seen["plugins/theme_moove/release"] == "4.5.1"
     assert not any(k.startswith("plugins/local_new/") for k in seen)
+
+
+class _NoSandboxes:
+    """A sandbox manager the rehearsal must not use."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the rehearsal touched sandboxes ({name}) despite a blocker")
+
+
+@needs_php
+def test_a_rehearsal_stops_at_a_blocker_before_any_sandbox(tmp_path: Path) -> None:
+    source, target = _trees(tmp_path)
+    options = RehearsalOptions(code_from=target, code_to=source, out=tmp_path / "out")
+    result = rehearse(options, manager=_NoSandboxes(), live=False)  # type: ignore[arg-type]
+    assert result.exit_code == 2 and result.error and "downgrade" in result.error
+    statuses = {s.name: s.status for s in result.stages}
+    assert statuses["preflight"] == "failed" and statuses["up"] == "skipped"
+    assert json.loads((tmp_path / "out" / "preflight.json").read_text())["verdict"] == "blocker"
+    assert json.loads((tmp_path / "out" / "rehearsal.json").read_text())["preflight"]
+
+
+@needs_php
+def test_same_release_is_a_warning_and_without_plugin_names_must_exist(tmp_path: Path) -> None:
+    source, _ = _trees(tmp_path)
+    same = preflight_code(source, source)
+    assert [c.title for c in same.warnings if c.area == "direction"] == ["same release"]
+    with pytest.raises(PreflightError, match="--without-plugin local_nope"):
+        preflight_code(source, source, without=["local_nope"])
+    left_out = preflight_code(source, source, without=["theme_moove"])
+    assert {p.component: p.fate for p in left_out.plugins}["theme_moove"] == "missing"
+    assert any("--without-plugin" in note for note in left_out.notes)
