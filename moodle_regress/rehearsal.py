@@ -423,6 +423,7 @@ def write_reports(
     notes_tree: Path | None = None,
     adhoc_tasks: Sequence[Mapping[str, Any]] = (),
     preface: str = "",
+    foretold: ExpectedChanges | None = None,
 ) -> Comparison:
     """Compare, classify contract changes, explain with the upgrade notes of
     ``notes_tree`` (the newer code), apply the expected changes, write the reports."""
@@ -433,6 +434,9 @@ def write_reports(
     if notes_tree is not None:
         explain_upgrade(comparison, notes_tree)
     rules = load_expected(expected)
+    if foretold is not None:
+        # The files' rules first: a reviewer's reason wins over the preflight's.
+        rules = ExpectedChanges([*(rules.rules if rules else []), *foretold.rules])
     if rules is not None:
         comparison = rules.apply(comparison)
     write_html_report(
@@ -664,6 +668,7 @@ def rehearse(
                     notes_tree=options.code_to,
                     adhoc_tasks=result.adhoc.by_class(),
                     preface=preflight_html(preflight) if preflight is not None else "",
+                    foretold=preflight_stage.expected_rules(preflight) if preflight else None,
                 )
                 result.unexpected = len(comparison.unexpected)
                 result.expected = len(comparison) - result.unexpected

@@ -18,6 +18,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
+from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
 from moodle_regress.preflight.model import PreflightBlocked, PreflightReport
 from moodle_regress.preflight.run import preflight_code, preflight_site
@@ -75,3 +78,25 @@ def failed_upgrade(exc: UpgradeFailedError, kept_log: Path | None) -> str:
     if exc.component and exc.component != "core":
         text += f"; rehearse again without it: --without-plugin {exc.component}"
     return text
+
+
+#: What a plugin's fate makes of its observations in the ``plugins`` area.
+_FATE_CHANGES = {"uninstalled": "removed", "dropped": "removed", "missing": "changed"}
+
+
+def expected_rules(report: PreflightReport) -> ExpectedChanges:
+    """The differences the preflight foretold, as expected changes whose reason is the
+    preflight's finding: the plugins Moodle uninstalls disappear from the ``plugins``
+    area, those left without code turn ``missing``.  They still show in the report."""
+    causes = {c.component: c.cause for c in report.checks if c.component}
+    entries = [
+        {
+            "key": f"plugins/{plugin.component}/*",
+            "change": _FATE_CHANGES[plugin.fate],
+            "reason": "foretold by the preflight: "
+            + causes.get(plugin.component, causes.get(f"{plugin.group}_*", plugin.fate)),
+        }
+        for plugin in report.plugins
+        if plugin.fate in _FATE_CHANGES
+    ]
+    return ExpectedChanges.parse(yaml.safe_dump({"expected": entries}), source="the preflight")

@@ -14,16 +14,28 @@ from pathlib import Path
 import pytest
 
 from moodle_regress import cli as cli_module
+from moodle_regress.compare import compare
+from moodle_regress.observation import Normaliser
 from moodle_regress.observe.plugins import observe as observe_plugins
-from moodle_regress.preflight import PreflightBlocked, PreflightError, preflight_code
+from moodle_regress.preflight import (
+    Check,
+    PluginFate,
+    PreflightBlocked,
+    PreflightError,
+    PreflightReport,
+    preflight_code,
+)
 from moodle_regress.preflight.checks import SitePlugin, describe_usage, plugin_fates
 from moodle_regress.preflight.environment import PhpFacts, checks_from_moodle, evaluate_xml
+from moodle_regress.preflight.model import Side
 from moodle_regress.preflight.removals import core_removals, uninstall_calls
 from moodle_regress.preflight.run import site_plugins
+from moodle_regress.preflight.stage import expected_rules
 from moodle_regress.preflight.trees import TreeVersions, read_versions
 from moodle_regress.rehearsal import RehearsalOptions, rehearse
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.moodle import _PART, fatal_error
+from moodle_regress.snapshot import Snapshot, SnapshotMeta
 from tests.unit.sandbox_fakes import make_tree
 
 needs_php = pytest.mark.skipif(shutil.which("php") is None, reason="php is not installed")
@@ -57,8 +69,13 @@ def _plugin(root: Path, path: str, body: str) -> None:
 
 def _trees(tmp_path: Path, *, forum_target: str = "2025041400") -> tuple[Path, Path]:
     source = make_tree(tmp_path / "a")
-    target = make_tree(tmp_path / "b", version="2025041400.00", release="5.0 (Build: 1)",
-                       branch="500", requires="4.2.3")  # fmt: skip
+    target = make_tree(
+        tmp_path / "b",
+        version="2025041400.00",
+        release="5.0 (Build: 1)",
+        branch="500",
+        requires="4.2.3",
+    )
     for root, forum in ((source, "2024100700"), (target, forum_target)):
         _plugin(
             root, "mod/forum", f"$plugin->version = {forum};\n$plugin->requires = 2024100100;\n"
@@ -75,20 +92,29 @@ def _trees(tmp_path: Path, *, forum_target: str = "2025041400") -> tuple[Path, P
 @needs_php
 def test_version_php_files_are_read_as_moodle_reads_them(tmp_path: Path) -> None:
     source, _ = _trees(tmp_path)
-    _plugin(source, "theme/boost", """\
+    _plugin(
+        source,
+        "theme/boost",
+        """\
         $plugin->version = 2024100700;
         $plugin->maturity = MATURITY_BETA;
         $plugin->incompatible = 500;
         $plugin->dependencies = ['mod_forum' => ANY_VERSION, 'mod_assign' => 2024100700];
-        """)  # fmt: skip
+        """,
+    )
     versions = read_versions(inspect_tree(source))
     boost = versions.plugins["theme_boost"]
     assert (boost.version, boost.maturity, boost.incompatible) == ("2024100700", 100, 500)
     assert dict(boost.dependencies) == {"mod_forum": "any", "mod_assign": "2024100700"}
     # Old modules fill $module, the same object.
     assert versions.plugins["mod_assign"].release == "1.0"
-    assert set(versions.plugins) == {"mod_forum", "mod_assign", "theme_boost", "theme_moove",
-                                     "assignsubmission_file"}  # fmt: skip
+    assert set(versions.plugins) == {
+        "mod_forum",
+        "mod_assign",
+        "theme_boost",
+        "theme_moove",
+        "assignsubmission_file",
+    }
 
 
 def test_uninstall_steps_count_only_for_sites_older_than_the_step(tmp_path: Path) -> None:
@@ -140,12 +166,16 @@ def test_a_plugin_older_in_the_target_is_refused_with_the_way_out(tmp_path: Path
 @needs_php
 def test_requires_incompatible_and_dependencies_of_target_plugins(tmp_path: Path) -> None:
     source, target = _trees(tmp_path)
-    _plugin(target, "theme/new", """\
+    _plugin(
+        target,
+        "theme/new",
+        """\
         $plugin->version = 2025010100;
         $plugin->requires = 2026010100;
         $plugin->incompatible = 500;
         $plugin->dependencies = ['local_absent' => ANY_VERSION, 'mod_forum' => 2030010100];
-        """)  # fmt: skip
+        """,
+    )
     report = preflight_code(source, target)
     titles = sorted(c.title for c in report.blockers if c.component == "theme_new")
     assert titles == ["dependency", "dependency", "incompatible", "needs a newer Moodle"]
@@ -304,3 +334,48 @@ def test_same_release_is_a_warning_and_without_plugin_names_must_exist(tmp_path:
     left_out = preflight_code(source, source, without=["theme_moove"])
     assert {p.component: p.fate for p in left_out.plugins}["theme_moove"] == "missing"
     assert any("--without-plugin" in note for note in left_out.notes)
+
+
+def test_what_the_preflight_foretold_is_expected_with_its_finding_as_reason() -> None:
+    side = Side("a", "4.5.6", "2024100706", "405")
+    report = PreflightReport(source=side, target=side)
+    report.plugins = [
+        PluginFate("mod_chat", "uninstalled"),
+        PluginFate("atto_bold", "uninstalled", group="atto"),
+        PluginFate("theme_moove", "missing"),
+        PluginFate("mod_forum", "upgraded"),
+    ]
+    report.checks = [
+        Check(
+            "plugins",
+            "removed by Moodle",
+            "warning",
+            "Moodle 5.0 uninstalls mod_chat",
+            "",
+            "mod_chat",
+        ),
+        Check("plugins", "removed by Moodle", "warning", "every atto plugin goes", "", "atto_*"),
+    ]
+    normaliser = Normaliser()
+
+    def snap(values: dict[str, object]) -> Snapshot:
+        return Snapshot(SnapshotMeta(), [normaliser.observation(k, v) for k, v in values.items()])
+
+    before = snap(
+        {
+            "plugins/mod_chat/version": "1",
+            "plugins/atto_bold/version": "1",
+            "plugins/theme_moove/status": "uptodate",
+            "plugins/mod_forum/enabled": True,
+        }
+    )
+    after = snap({"plugins/theme_moove/status": "missing", "plugins/mod_forum/enabled": False})
+    comparison = expected_rules(report).apply(compare(before, after))
+    found = {d.key: d for d in comparison.differences}
+    assert found["plugins/mod_chat/version"].expected
+    assert found["plugins/mod_chat/version"].reason == (
+        "foretold by the preflight: Moodle 5.0 uninstalls mod_chat"
+    )
+    assert "every atto plugin" in (found["plugins/atto_bold/version"].reason or "")
+    assert found["plugins/theme_moove/status"].expected
+    assert not found["plugins/mod_forum/enabled"].expected  # nothing foretold that
