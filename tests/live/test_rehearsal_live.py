@@ -273,6 +273,9 @@ def test_rehearse_45_straight_to_51_without_a_failing_plugin(tmp_path: Path) -> 
     preflight = summary["preflight"]
     fates = {p["component"]: p["fate"] for p in preflight["plugins"]}
     assert fates["mod_chat"] == "uninstalled" and fates["mod_survey"] == "uninstalled"
+    # The small plan's chat and survey activities, counted before they go.
+    removed = {p["component"]: p["removed_activities"] for p in preflight["plugins"]}
+    assert removed["mod_chat"] >= 1 and removed["mod_survey"] >= 1
     assert FAILING_PLUGIN not in fates
     report_html = (out / "report.html").read_text()
     assert "id='preflight'" in report_html and "mod_chat" in report_html
