@@ -24,6 +24,7 @@ from moodle_regress.preflight import (
     PreflightError,
     PreflightReport,
     preflight_code,
+    preflight_site,
 )
 from moodle_regress.preflight.checks import SitePlugin, describe_usage, plugin_fates
 from moodle_regress.preflight.environment import PhpFacts, checks_from_moodle, evaluate_xml
@@ -35,6 +36,7 @@ from moodle_regress.preflight.trees import TreeVersions, read_versions
 from moodle_regress.rehearsal import RehearsalOptions, rehearse
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.moodle import _PART, fatal_error
+from moodle_regress.site import SiteDescriptor
 from moodle_regress.snapshot import Snapshot, SnapshotMeta
 from tests.unit.sandbox_fakes import make_tree
 
@@ -379,3 +381,11 @@ def test_what_the_preflight_foretold_is_expected_with_its_finding_as_reason() ->
     assert "every atto plugin" in (found["plugins/atto_bold/version"].reason or "")
     assert found["plugins/theme_moove/status"].expected
     assert not found["plugins/mod_forum/enabled"].expected  # nothing foretold that
+
+
+def test_a_remote_site_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    _, target = _trees(tmp_path)
+    remote = SiteDescriptor(name="staging", url="https://moodle.example.org", token="t" * 32)
+    with pytest.raises(PreflightError, match="not on this machine") as info:
+        preflight_site(remote, target)
+    assert "sandbox" in (info.value.fix or "")
