@@ -243,10 +243,13 @@ def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes
     """Apply the plan; returns a one-line summary."""
     from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
     from moodle_regress.seeding import local_site as local_of
+    from moodle_regress.seeding.apply import SEED_TIMEOUT
 
     loaded = load_plan(plan)
     local = local_of(descriptor)
-    with descriptor.client() as client:
+    # Writes hold many entities a call: the seeder's own timeout (the batches are
+    # sized so that calls end well within it, on slow sites too).
+    with descriptor.client(timeout=SEED_TIMEOUT) as client:
         data = generate(loaded, seed, installed_formats=installed_formats(client, local, loaded))
         apply_dataset(client, data, allow_writes=allow_writes, local=local)
     counts = data.counts()

@@ -144,6 +144,25 @@ def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+#: Items in the first write call of a step, timed alone to learn the site's speed.
+PROBE_ITEMS = 5
+
+
+def paced_size(largest: int, per_item: float, *, timeout: float, workers: int) -> int:
+    """Items per write call so that calls running ``workers`` at a time end well
+    within ``timeout``: a call timed alone may take twice as long beside others,
+    and half the timeout is kept spare.
+
+    A slow site gets small calls (Moodle 4.2 hashes each new user's password with
+    bcrypt: about 0.1-0.3 s a user, so 250 users in a call took over 30 s), a fast
+    one the largest batches.
+    """
+    if per_item <= 0:
+        return largest
+    budget = timeout / (4 * max(1, workers))
+    return max(1, min(largest, int(budget / per_item)))
+
+
 class _Applier:
     def __init__(
         self,
@@ -190,6 +209,30 @@ class _Applier:
 
     def concurrently(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         return self.client.map_concurrently(fn, items, max_workers=self.options.workers)
+
+    def batched(
+        self,
+        groups: Iterable[Sequence[T]],
+        largest: int,
+        run: Callable[[Sequence[T]], object],
+    ) -> None:
+        """Run ``run`` on batches of ``groups`` (a batch never mixes two groups),
+        concurrently, batches sized to the site's speed (see :func:`paced_size`):
+        the first, small one is timed alone."""
+        pending = [list(group) for group in groups if group]
+        if not pending:
+            return
+        probe = pending[0][: min(largest, PROBE_ITEMS)]
+        pending[0] = pending[0][len(probe) :]
+        started = time.perf_counter()
+        run(probe)
+        per_item = (time.perf_counter() - started) / len(probe)
+        size = paced_size(
+            largest, per_item, timeout=self.client.timeout, workers=self.options.workers
+        )
+        if size < largest:
+            log.info("site answers slowly (%.2f s an item): %d items a call", per_item, size)
+        self.concurrently(run, [batch for group in pending for batch in chunks(group, size)])
 
     def count(self, step: str, *, created: int = 0, existing: int = 0) -> None:
         with self._lock:
@@ -365,12 +408,7 @@ class _Applier:
         for course in missing:
             key = course.category_key or f"site:{course.category_ref}"
             by_category.setdefault(key, []).append(course)
-        batches = [
-            batch
-            for courses in by_category.values()
-            for batch in chunks(courses, self.options.course_batch)
-        ]
-        self.concurrently(create, batches)
+        self.batched(by_category.values(), self.options.course_batch, create)
 
     def _course_create(self, course: Course) -> CourseCreate:
         if course.category_key is not None:
@@ -428,7 +466,7 @@ class _Applier:
                     self.user_ids[result.username] = result.id
             self.count(step, created=len(batch))
 
-        self.concurrently(create, chunks(missing, self.options.user_batch))
+        self.batched([missing], self.options.user_batch, create)
 
     def sections(self) -> None:
         step = "sections"
@@ -594,12 +632,8 @@ class _Applier:
         by_course: dict[int, list[ManualEnrolment]] = {}
         for item in missing:
             by_course.setdefault(item.courseid, []).append(item)
-        batches = [
-            batch
-            for items in by_course.values()
-            for batch in chunks(sorted(items, key=lambda e: e.userid), self.options.enrol_batch)
-        ]
-        self.concurrently(enrol, batches)
+        ordered = [sorted(items, key=lambda e: e.userid) for items in by_course.values()]
+        self.batched(ordered, self.options.enrol_batch, enrol)
 
     def groups(self) -> None:
         step = "groups"
@@ -638,7 +672,7 @@ class _Applier:
                     self.group_ids[(group.shortname, group.name)] = result.id
             self.count(step, created=len(batch))
 
-        self.concurrently(create, chunks(missing, self.options.group_batch))
+        self.batched([missing], self.options.group_batch, create)
         self._group_members()
 
     def _group_members(self) -> None:
@@ -667,7 +701,7 @@ class _Applier:
             self.write(step, lambda: self.client.groups.add_members(batch))
             self.count(step, created=len(batch))
 
-        self.concurrently(add, chunks(missing, self.options.member_batch))
+        self.batched([missing], self.options.member_batch, add)
 
     def cohorts(self) -> None:
         step = "cohorts"
@@ -713,7 +747,7 @@ class _Applier:
             self.write(step, lambda: self.client.cohorts.add_members(batch))
             self.count(step, created=len(batch))
 
-        self.concurrently(add, chunks(missing, self.options.member_batch))
+        self.batched([missing], self.options.member_batch, add)
 
 
 def apply_dataset(

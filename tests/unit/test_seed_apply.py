@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from moodle_regress.plugins import CORE_FORMATS
 from moodle_regress.seeding import ApplyInterrupted, apply_dataset, generate, parse_plan
-from moodle_regress.seeding.apply import Summary, chunks
+from moodle_regress.seeding.apply import Summary, chunks, paced_size
 from moodle_regress.seeding.generate import Dataset
 from moodle_regress.seeding.record import RECORDED_OPTIONS, RECORDED_PLAN, RECORDED_SEED
 from moodle_ws import MoodleClient
@@ -110,6 +112,40 @@ def test_a_before_write_hook_stops_the_run() -> None:
 
     with pytest.raises(ApplyInterrupted):
         apply_dataset(client, data(), options=replace(RECORDED_OPTIONS, before_write=stop_at_users))
-    # Each of the three user batches met the hook; nothing was created after it.
-    assert steps == ["categories", "courses", "users", "users", "users"]
+    # The first user batch (timed alone, see ApplyOptions pacing) met the hook and
+    # stopped the run: no other batch was sent, nothing was created after it.
+    assert steps == ["categories", "courses", "users"]
     assert not any(f == "core_user_create_users" for f, _ in transport.requests)
+
+
+def test_batches_are_paced_to_a_slow_site() -> None:
+    # Moodle 4.2 hashed each new user's password with bcrypt: 0.26 s a user on a busy
+    # 2-core machine. 250 users a call took over 30 s; the pace keeps calls short.
+    assert paced_size(250, 0.26, timeout=180, workers=4) == 43
+    assert paced_size(250, 0.26, timeout=30, workers=4) == 7
+    assert paced_size(250, 2.0, timeout=30, workers=4) == 1
+    # A fast site (Moodle 4.5: 7 ms a user in a batch) keeps the largest batches.
+    assert paced_size(250, 0.007, timeout=180, workers=4) == 250
+    assert paced_size(250, 0.0, timeout=180, workers=4) == 250
+
+
+def test_a_step_times_a_small_first_batch_and_sizes_the_rest() -> None:
+    from moodle_regress.seeding.apply import PROBE_ITEMS, ApplyOptions, _Applier, _NoProgress
+
+    client = MoodleClient(PLACEHOLDER_URL, "unused-token", timeout=1.0)
+    applier = _Applier(client, data(), ApplyOptions(workers=1), _NoProgress(), None)
+    calls: list[list[int]] = []
+
+    def slow(batch: Sequence[int]) -> None:
+        calls.append(list(batch))
+        time.sleep(0.02 * len(batch))  # a site taking 20 ms an item, at least
+
+    applier.batched([list(range(60)), list(range(100, 110))], 250, slow)
+    assert calls[0] == list(range(PROBE_ITEMS))
+    # 1 s timeout, one worker: about 0.25 s a call, so at most 12 items of 20 ms.
+    assert all(0 < len(c) <= 12 for c in calls[1:])
+    # Every item once, groups never mixed, each group's order kept.
+    seen = [item for call in calls for item in call]
+    assert sorted(seen) == [*range(60), *range(100, 110)]
+    assert all(max(c) < 60 or min(c) >= 100 for c in calls)
+    assert all(c == sorted(c) for c in calls)
