@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator
 
 import pytest
 
+from moodle_regress.guard import WriteRefusedError, ensure_writable
 from moodle_regress.observation import Normaliser
 from moodle_regress.pytest_plugin import SeededSite
 from moodle_regress.pytest_recording import RECORDER_KEY, TestObservations
@@ -120,8 +121,16 @@ def observe(
 
 
 @pytest.fixture
-def scratch(request: pytest.FixtureRequest) -> str:
-    """A prefix unique to this test and xdist worker, for entities the test makes."""
+def scratch(request: pytest.FixtureRequest, moodle_client: MoodleClient) -> str:
+    """A prefix unique to this test and xdist worker, for entities the test makes.
+
+    Every scratch entity comes through here, so the write guard is checked here: a
+    site not marked as a test site is not written to without ``--allow-writes``.
+    """
+    try:
+        ensure_writable(moodle_client, bool(request.config.getoption("--allow-writes")))
+    except WriteRefusedError as exc:
+        pytest.fail(str(exc), pytrace=False)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
     name = re.sub(r"[^a-z0-9]+", "", request.node.name.lower())[:12]
     return f"mr-t-{worker}-{name}"
