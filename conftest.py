@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -83,10 +83,10 @@ def live_budget_exhausted(now: float | None = None) -> str | None:
     elapsed = (now if now is not None else time.monotonic()) - _SESSION_START
     if elapsed < float(budget):
         return None
-    return (
-        f"live-test time budget spent ({elapsed:.0f} s of MOODLE_REGRESS_LIVE_BUDGET="
-        f"{budget} s): not started"
-    )
+    return f"{BUDGET_SPENT} ({elapsed:.0f} s of MOODLE_REGRESS_LIVE_BUDGET={budget} s): not started"
+
+
+BUDGET_SPENT = "live-test time budget spent"
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -94,3 +94,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         reason = live_budget_exhausted()
         if reason is not None:
             pytest.skip(reason)
+
+
+def skipped_for_budget(reports: Iterable[object]) -> list[str]:
+    """The tests of ``reports`` that the time budget kept from running."""
+    found = []
+    for report in reports:
+        longrepr = getattr(report, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else ""
+        if BUDGET_SPENT in str(reason):
+            found.append(str(getattr(report, "nodeid", "?")))
+    return sorted(found)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Under xdist the workers' skip reports reach the controller, which prints this.
+    skipped = skipped_for_budget(terminalreporter.stats.get("skipped", []))
+    if not skipped:
+        return
+    terminalreporter.section(f"{len(skipped)} live test(s) not run: {BUDGET_SPENT}", yellow=True)
+    for nodeid in skipped:
+        terminalreporter.line(nodeid)
+    terminalreporter.line(
+        "they did not run at all: raise MOODLE_REGRESS_LIVE_BUDGET, or run them on their own"
+    )

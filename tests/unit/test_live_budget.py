@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import conftest
+
+pytest_plugins = ["pytester"]
 
 
 def test_no_budget_never_runs_out(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,3 +23,51 @@ def test_the_budget_lasts_until_it_is_spent(monkeypatch: pytest.MonkeyPatch) -> 
     reason = conftest.live_budget_exhausted(now=start + 601)
     assert reason is not None
     assert "MOODLE_REGRESS_LIVE_BUDGET=600" in reason
+
+
+def _report(nodeid: str, reason: str) -> pytest.TestReport:
+    return pytest.TestReport(
+        nodeid, ("x.py", 1, nodeid), {}, "skipped", ("x.py", 1, f"Skipped: {reason}"), "setup"
+    )
+
+
+def test_the_tests_the_budget_skipped_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOODLE_REGRESS_LIVE_BUDGET", "1")
+    spent = conftest.live_budget_exhausted(now=conftest._SESSION_START + 5)
+    assert spent is not None
+    reports = [
+        _report("tests/live/test_b.py::test_two", spent),
+        _report("tests/live/test_a.py::test_one", spent),
+        _report("tests/live/test_c.py::test_other", "no code tree configured for 5.1"),
+    ]
+    assert conftest.skipped_for_budget(reports) == [
+        "tests/live/test_a.py::test_one",
+        "tests/live/test_b.py::test_two",
+    ]
+
+
+def test_the_terminal_summary_lists_them(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOODLE_REGRESS_LIVE_BUDGET", "0")
+    pytester.makeconftest((Path(conftest.__file__)).read_text())
+    pytester.makepyfile(
+        test_live="""
+import pytest
+
+@pytest.mark.live
+def test_first():
+    pass
+
+@pytest.mark.live
+def test_second():
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:moodle_regress", "-m", "live"
+    )
+    output = result.stdout.str()
+    assert "2 live test(s) not run: live-test time budget spent" in output
+    assert "test_live.py::test_first" in output
+    assert "test_live.py::test_second" in output
