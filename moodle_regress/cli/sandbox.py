@@ -168,14 +168,14 @@ def status(name: str, as_json: bool) -> None:
                     "server_running": st.server_running,
                     "db_running": st.db_running,
                     "answers": st.answers,
+                    "unusable": st.unusable,
                 }
             )
         )
         return
-    state = "running" if st.running else "stopped"
     answers = {True: ", answers", False: ", does NOT answer", None: ""}[st.answers]
     click.echo(
-        f"{st.name}: {state}{answers}; Moodle {st.release} at {st.url}; code {st.code_source}"
+        f"{st.name}: {st.state}{answers}; Moodle {st.release} at {st.url}; code {st.code_source}"
     )
 
 
@@ -184,9 +184,7 @@ def list_() -> None:
     """List the sandboxes."""
     table = Table("name", "state", "release", "url", "code")
     for st in manager().list():
-        table.add_row(
-            st.name, "running" if st.running else "stopped", st.release, st.url, str(st.code_source)
-        )
+        table.add_row(st.name, st.state, st.release, st.url, str(st.code_source))
     console.print(table)
 
 

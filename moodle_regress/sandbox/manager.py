@@ -97,6 +97,11 @@ class SandboxState(BaseModel):
     created: str
     workers: int = server.WORKERS
     history: list[dict[str, str]] = []
+    #: What the tool was doing to the site when it stopped short ("installing",
+    #: "upgrading to 5.0", "restoring ..."); None once that finished.  A sandbox with
+    #: something unfinished is not usable: ``list`` and ``status`` say so, ``start``
+    #: refuses.
+    unfinished: str | None = None
 
 
 @dataclass
@@ -109,10 +114,19 @@ class SandboxStatus:
     server_running: bool
     db_running: bool
     answers: bool | None = None
+    #: Why the sandbox cannot be used (a half-made site, a damaged state file).
+    unusable: str | None = None
 
     @property
     def running(self) -> bool:
         return self.server_running and self.db_running
+
+    @property
+    def state(self) -> str:
+        """``running``, ``stopped``, or why the sandbox cannot be used."""
+        if self.unusable:
+            return f"unusable: {self.unusable}"
+        return "running" if self.running else "stopped"
 
 
 @dataclass
@@ -228,6 +242,16 @@ class Sandbox:
         register_secret(state.admin_password)
         return state
 
+    def refuse_unfinished(self, state: SandboxState) -> None:
+        """Raise :class:`SandboxError` when an install, upgrade or restore of this
+        sandbox stopped short (the site is half-made)."""
+        if state.unfinished:
+            raise SandboxError(
+                f"sandbox {self.name} is unusable: it was interrupted while {state.unfinished}",
+                f"destroy it (`moodle-regress sandbox destroy {self.name}`) and make it again, "
+                "or restore a backup into it",
+            )
+
     def save_state(self, state: SandboxState) -> None:
         write_atomic(self.state_path, state.model_dump_json(indent=2) + "\n", mode=0o600)
 
@@ -293,6 +317,7 @@ class Sandbox:
         """Start the database and the web server (each only if stopped)."""
         with self.locked():
             state = self.state()
+            self.refuse_unfinished(state)
             with self.steps.step(f"Starting sandbox {self.name}"):
                 self._start_db(state)
                 self._start_server(state)
@@ -329,14 +354,28 @@ class Sandbox:
             path=self.root,
             server_running=server_running,
             db_running=db_running,
+            unusable=f"interrupted while {state.unfinished}" if state.unfinished else None,
         )
-        if probe and status.running:
+        if probe and status.running and not status.unusable:
             try:
                 info = self.descriptor().client().site_info()
                 status.answers = bool(info)
             except Exception:  # any failure means "does not answer"
                 status.answers = False
         return status
+
+    def damaged_status(self) -> SandboxStatus:
+        """What ``list`` shows of a sandbox whose state file cannot be read."""
+        return SandboxStatus(
+            name=self.name,
+            url="",
+            release="",
+            code_source=Path(),
+            path=self.root,
+            server_running=server.read_pid(self.pidfile) is not None,
+            db_running=False,
+            unusable=f"its {STATE_NAME} is damaged",
+        )
 
     def destroy(self) -> None:
         with self.locked():
@@ -400,6 +439,7 @@ class Sandbox:
     def _upgrade(self, code_dir: Path, without: Sequence[str] = ()) -> UpgradeResult:
         started = time.monotonic()
         state = self.state()
+        self.refuse_unfinished(state)
         with self.steps.step("Checking the new code against the site", key="checks"):
             new = inspect_tree(code_dir)
             self._start_db(state)
@@ -430,6 +470,8 @@ class Sandbox:
             with self.steps.step("Copying the new code"):
                 new_tree = copying.result()
                 remove_plugins(new_tree, without)
+        state.unfinished = f"upgrading to {new.short_release}"
+        self.save_state(state)
         with self.steps.step("Switching the code"):
             server.stop(self.pidfile)
             self._write_config(state, new_tree)
@@ -471,6 +513,7 @@ class Sandbox:
         state.history.append(
             {"at": stamp, "from": old_release, "to": configured.release, "backup": str(backup)}
         )
+        state.unfinished = None
         self.save_state(state)
         with self.steps.step("Starting the web server", key="serve"):
             self._start_server(state)
@@ -526,6 +569,7 @@ class Sandbox:
     def backup(self, target: Path) -> Path:
         with self.locked():
             state = self.state()
+            self.refuse_unfinished(state)
             self._start_db(state)
             return self._backup(target, state)
 
@@ -683,7 +727,11 @@ class SandboxManager:
         found = []
         for path in sorted(base.iterdir()):
             if (path / STATE_NAME).is_file():
-                found.append(Sandbox(path, self.settings, self.steps).status())
+                box = Sandbox(path, self.settings, self.steps)
+                try:
+                    found.append(box.status())
+                except SandboxError:
+                    found.append(box.damaged_status())
         return found
 
     def _used_ports(self) -> set[int]:
@@ -752,6 +800,7 @@ class SandboxManager:
                 private_db=db_url is None,
                 admin_password=admin_password or _password(),
                 created=datetime.now(UTC).isoformat(timespec="seconds"),
+                unfinished="installing",
             )
             register_secret(state.db.password)
             register_secret(state.admin_password)
@@ -760,11 +809,15 @@ class SandboxManager:
             box.dataroot.mkdir(mode=0o700)
             box.save_state(state)
             try:
-                return self._bring_up(box, state, tree)
+                descriptor = self._bring_up(box, state, tree)
             except BaseException:
-                # Leave nothing running; the directory stays, with the logs.
+                # Leave nothing running; the directory stays, with the logs, marked
+                # unusable (state.unfinished).
                 box.halt()
                 raise
+            state.unfinished = None
+            box.save_state(state)
+            return descriptor
 
     def _new_database(
         self, engine_name: str | None, db_url: str | None, tree: CodeTree, install: bool
@@ -889,6 +942,8 @@ class SandboxManager:
         if existing:
             server.stop(box.pidfile)
         state.db.prefix = str(manifest.get("prefix", "mdl_"))
+        state.unfinished = f"restoring {archive.name}"
+        box.save_state(state)
         with self.steps.step(f"Restoring {archive.name} into {box.name}", key="restore"):
             dump = str(manifest.get("dump", engine.dump_name))
             copy = self._unpack(box, state, archive, dump, tree, existing=existing)
@@ -911,6 +966,8 @@ class SandboxManager:
                     f"{expected}",
                     "the archive may be damaged; restore it again or take a new backup",
                 )
+        state.unfinished = None
+        box.save_state(state)
         return RestoreResult(
             descriptor, str(info.get("release")), counts, time.monotonic() - started
         )
