@@ -79,7 +79,8 @@ class CliRun:
         assert "Traceback" not in text, text
         errors = [line for line in self.lines if line.startswith("error:")]
         assert len(errors) == 1, f"not one error line: {text!r}"
-        assert len(self.err.strip().splitlines()) == 1, f"more than one line: {self.err!r}"
+        # The error is the last word: one line, nothing of it wrapped onto another.
+        assert self.err.rstrip("\n").splitlines()[-1] == errors[0], f"not last: {self.err!r}"
         for fragment in fragments:
             assert fragment in errors[0], f"{fragment!r} not in {errors[0]!r}"
         assert_no_secret(text)
