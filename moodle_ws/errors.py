@@ -9,6 +9,8 @@ ever carries a token or password (see :mod:`moodle_ws.redaction`).
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -236,6 +238,15 @@ class MaintenanceModeError(MoodleAPIError):
     hint = "The site is in maintenance mode; wait for it to end or switch it off."
 
 
+class SiteDatabaseError(MoodleAPIError):
+    """The site cannot reach its own database (``dbconnectionfailed``)."""
+
+    hint = (
+        "The site's database server is down or unreachable: start it (a sandbox: "
+        "`moodle-regress sandbox start NAME`), or check the database settings in config.php."
+    )
+
+
 class UpgradePendingError(MoodleAPIError):
     """Moodle is upgrading (``upgraderunning``).
 
@@ -279,6 +290,7 @@ _BY_ERRORCODE: Mapping[str, type[MoodleAPIError]] = {
     "requireloginerror": CapabilityError,
     "sitemaintenance": MaintenanceModeError,
     "upgraderunning": UpgradePendingError,
+    "dbconnectionfailed": SiteDatabaseError,
     "upgraderequired": UpgradePendingError,
     "invalidlogin": InvalidLoginError,
     "servicenotavailable": ServiceUnavailableError,
@@ -290,10 +302,18 @@ _BY_ERRORCODE: Mapping[str, type[MoodleAPIError]] = {
 _WEBSERVICES_OFF = frozenset({"enablewsdescription", "wsdisabled"})
 
 
+def plain_text(message: str) -> str:
+    """A Moodle message without its HTML (some come as ``<p>...</p>`` paragraphs)."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", message))
+    return " ".join(text.split())
+
+
 def error_from_payload(payload: Mapping[str, Any], *, function: str | None) -> MoodleError:
     """Build the precise exception for a Moodle error payload."""
     errorcode = str(payload.get("errorcode") or "")
-    message = str(payload.get("message") or payload.get("error") or "Moodle reported an error")
+    message = plain_text(
+        str(payload.get("message") or payload.get("error") or "Moodle reported an error")
+    )
     debuginfo = payload.get("debuginfo")
     exception = str(payload.get("exception") or "")
     if errorcode in _WEBSERVICES_OFF:

@@ -126,6 +126,8 @@ class SandboxStatus:
         """``running``, ``stopped``, or why the sandbox cannot be used."""
         if self.unusable:
             return f"unusable: {self.unusable}"
+        if self.server_running and not self.db_running:
+            return "database down (web server running): start it again"
         return "running" if self.running else "stopped"
 
 
