@@ -4,12 +4,16 @@ Settings come from, in order of precedence:
 
 1. environment variables: ``MOODLE_REGRESS_HOME`` (state directory),
    ``MOODLE_REGRESS_CODE_<RELEASE>`` (a code tree, e.g. ``MOODLE_REGRESS_CODE_4_5``),
+   ``MOODLE_REGRESS_MOODLE_GIT`` (the Moodle git repository for code by version),
    ``MOODLE_REGRESS_CONFIG`` (another config file);
 2. the config file, ``~/.config/moodle-regress/config.toml`` by default::
 
        [code_trees]
        "4.5" = "/srv/moodle/4.5"
        "5.0" = "/srv/moodle/5.0"
+
+       [moodle]
+       git = "file:///srv/mirrors/moodle.git"    # default: Moodle's official repository
 
        [sites.staging]
        url = "https://staging.example.org"
@@ -30,6 +34,8 @@ from moodle_regress.errors import MoodleRegressError
 
 APP = "moodle-regress"
 CODE_ENV_PREFIX = "MOODLE_REGRESS_CODE_"
+MOODLE_GIT_ENV = "MOODLE_REGRESS_MOODLE_GIT"
+OFFICIAL_MOODLE_GIT = "https://github.com/moodle/moodle.git"
 
 
 class ConfigError(MoodleRegressError):
@@ -50,6 +56,8 @@ class Settings:
     config_file: Path
     code_trees: dict[str, Path] = field(default_factory=dict)
     sites: dict[str, SiteSetting] = field(default_factory=dict)
+    #: The git repository Moodle's code comes from when a version is given.
+    moodle_git: str = OFFICIAL_MOODLE_GIT
 
     @property
     def sandboxes_dir(self) -> Path:
@@ -106,7 +114,20 @@ def load_settings() -> Settings:
             token_env=str(entry.get("token_env", "MOODLE_REGRESS_TOKEN")),
             allow_writes=bool(entry.get("allow_writes", False)),
         )
-    return Settings(home=home, config_file=path, code_trees=trees, sites=sites)
+    return Settings(
+        home=home,
+        config_file=path,
+        code_trees=trees,
+        sites=sites,
+        moodle_git=_moodle_git(data, path),
+    )
+
+
+def _moodle_git(data: dict[str, object], path: Path) -> str:
+    moodle = data.get("moodle", {})
+    if not isinstance(moodle, dict) or not isinstance(moodle.get("git", ""), str):
+        raise ConfigError(f'{path}: [moodle] must be a table like git = "file:///..."')
+    return os.environ.get(MOODLE_GIT_ENV) or str(moodle.get("git") or OFFICIAL_MOODLE_GIT)
 
 
 def release_key(text: str) -> str:

@@ -1,5 +1,7 @@
 """moodle_ws: a typed client for Moodle's REST web services."""
 
+__version__ = "0.1.0"
+
 from moodle_ws.client import MoodleClient, MoodleWarning, RetryPolicy, request_token
 from moodle_ws.errors import (
     AccessDeniedError,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from moodle_regress.cli import ToolError, console
-from moodle_regress.cli.sandbox import DB_ENGINE
+from moodle_regress.cli.sandbox import DB_ENGINE, code_trees
 from moodle_regress.config import load_settings
 from moodle_regress.rehearsal import (
     SUITES,
@@ -105,15 +105,14 @@ _workers = click.option(
     "--from",
     "code_from",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The Moodle code tree the site runs now (A).",
+    help="The Moodle the site runs now (A): a code folder, or a version (4.5, 4.5.6, "
+    "v4.5.6, MOODLE_405_STABLE, a commit) from the configured git repository.",
 )
 @click.option(
     "--to",
     "code_to",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The Moodle code tree to upgrade to (B).",
+    help="The Moodle to upgrade to (B): a code folder or a version, as --from.",
 )
 @click.option(
     "--out",
@@ -151,8 +150,8 @@ def rehearse_command(
     *,
     force: bool,
     without_plugins: tuple[str, ...],
-    code_from: Path,
-    code_to: Path,
+    code_from: str,
+    code_to: str,
     out: Path,
     name: str | None,
     engine: str | None,
@@ -171,14 +170,16 @@ def rehearse_command(
 
     Exit status: 0 nothing unexpected changed, 1 something did, 2 an error.
     """
+    plan_file, expected_file = _plan_file(plan), _expected_file(expected)
+    tree_from, tree_to = code_trees(code_from, code_to)
     options = RehearsalOptions(
-        code_from=code_from,
-        code_to=code_to,
+        code_from=tree_from,
+        code_to=tree_to,
         out=out,
-        plan=_plan_file(plan),
+        plan=plan_file,
         seed=seed,
         suites=_suites(suites),
-        expected=_expected_file(expected),
+        expected=expected_file,
         default_expected=default_expected,
         name=name,
         workers=workers,

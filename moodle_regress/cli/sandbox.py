@@ -9,19 +9,44 @@ import click
 from rich.table import Table
 
 from moodle_regress.cli import ToolError, ToolGroup, console
+from moodle_regress.config import load_settings
 from moodle_regress.sandbox import prereqs
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.db import DEFAULT_ENGINE, ENGINE_NAMES, engine_named
+from moodle_regress.sandbox.gitsource import ExportedTree, resolve_code
 from moodle_regress.sandbox.manager import SandboxManager
 from moodle_regress.sandbox.progress import Steps
 
-CODE = click.option(
-    "--code",
-    "code_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="A Moodle code tree (any release from 4.x; 5.1's public/ layout too).",
+
+def code_trees(*values: str) -> list[Path]:
+    """Code folders as given; versions exported from the Moodle git repository."""
+    settings = load_settings()
+    trees: list[Path] = []
+    for value in values:
+        with console.status(f"Moodle code for {value}…"):
+            trees.append(resolve_code(value, settings, report=_show_export))
+    return trees
+
+
+def _show_export(tree: ExportedTree) -> None:
+    if tree.note:
+        console.print(f"[yellow]note:[/] {tree.note}")
+    console.print(tree.describe())
+
+
+def code_tree(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """--code: a Moodle code folder, or a version exported from the git repository."""
+    if value is None:
+        return None
+    (tree,) = code_trees(value)
+    return tree
+
+
+CODE_HELP = (
+    "A Moodle code folder (any release from 4.x; 5.1's public/ layout too), or a version "
+    "(4.5, 4.5.6, v4.5.6, MOODLE_405_STABLE, a commit) from the configured git repository."
 )
+CODE = click.option("--code", "code_dir", required=True, callback=code_tree, help=CODE_HELP)
 
 
 DB_ENGINE = click.option(
@@ -129,7 +154,7 @@ def backup(name: str, file: Path) -> None:
 @sandbox.command()
 @click.argument("name")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--code", "code_dir", type=click.Path(path_type=Path), help="Code tree to use.")
+@click.option("--code", "code_dir", callback=code_tree, help="Code to use: " + CODE_HELP)
 @click.option("--port", type=int, help="HTTP port for a new sandbox.")
 @click.option(
     "--db",
