@@ -30,8 +30,8 @@ def code_trees(*values: str) -> list[Path]:
 
 def _show_export(tree: ExportedTree) -> None:
     if tree.note:
-        console.print(f"[yellow]note:[/] {tree.note}")
-    console.print(tree.describe())
+        console.print(f"[yellow]note:[/] {tree.note}", soft_wrap=True)
+    console.print(tree.describe(), soft_wrap=True, highlight=False)
 
 
 def code_tree(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:

@@ -74,7 +74,8 @@ class ExportedTree:
     def describe(self) -> str:
         how = f"exported in {self.seconds:.1f} s" if self.exported else "reused"
         name = self.ref.removeprefix("refs/tags/").removeprefix("refs/heads/") if self.ref else ""
-        label = f"{self.spec} ({name} {self.commit[:12]})" if name else self.commit[:12]
+        at = f"{name} {self.commit[:12]}" if name and name != self.spec else self.commit[:12]
+        label = self.commit[:12] if self.spec == self.commit else f"{self.spec} ({at})"
         return f"Moodle {label}: {how}, {self.path}"
 
 
