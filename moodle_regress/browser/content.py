@@ -128,8 +128,10 @@ def _modules(sections: list[dict[str, Any]]) -> dict[str, ContentModule]:
     found: dict[str, ContentModule] = {}
     for section in sections:
         for module in section.get("modules") or []:
-            idnumber_made = str(module.get("name") or "") != "Announcements"
-            if idnumber_made and module["modname"] not in found:
+            # The news forum is the course's own; a question bank is no activity on the
+            # course page (5.0 and later).
+            ours = str(module.get("name") or "") != "Announcements" and module["modname"] != "qbank"
+            if ours and module["modname"] not in found:
                 found[str(module["modname"])] = ContentModule(
                     int(module["id"]), str(module["name"])
                 )

@@ -197,11 +197,15 @@ def _run_class(
         return parse_output(log.read_text(errors="replace").split("$ php ")[-1])
     runs = parse_output(done.stdout)
     if done.returncode != 0 and not runs:
-        output = done.stdout + done.stderr
-        # Moodle frames the reason of a fatal error in "!!! ... !!!".
-        framed = [line.strip(" !") for line in output.splitlines() if line.startswith("!!!")]
-        result.errors.append(f"{classname}: {framed[0] if framed else last_lines(output, 1)}")
+        result.errors.append(f"{classname}: {runner_error(done.stdout + done.stderr)}")
     return runs
+
+
+def runner_error(output: str) -> str:
+    """Why ``adhoc_task.php`` ran nothing: the reason Moodle frames in "!!! ... !!!", or
+    its last line."""
+    framed = [line.strip(" !") for line in output.splitlines() if line.startswith("!!!")]
+    return framed[0] if framed else last_lines(output, 1)
 
 
 def _due(tasks: Sequence[QueuedTask]) -> dict[str, int]:
