@@ -760,6 +760,13 @@ function mr_apply(array $input): array {
         $transaction = $DB->start_delegated_transaction();
         mr_bank($course, $spec['bank'] ?? [], $out);
         $cms = mr_activities($course, $spec['activities'] ?? [], $modules, $out);
+        $format = course_get_format($course);
+        if ($course->format === 'singleactivity' && method_exists($format, 'reorder_activities')) {
+            // What the format (until 5.0) does the first time anyone opens the course or its
+            // activity (page_set_cm): section 1 made for "orphaned" activities.  Done here, so
+            // that the first observation of the seeded site does not change it.
+            $format->reorder_activities();
+        }
         // Content made above must be visible to the module APIs below.
         $course = $DB->get_record('course', ['id' => $course->id]);
         $work = $spec['work'] ?? [];
