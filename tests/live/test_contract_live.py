@@ -14,20 +14,21 @@ explained by its upgrade.txt notes.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from moodle_regress.classify import classify_contract
-from moodle_regress.compare import Comparison, compare
+from moodle_regress.compare import compare
 from moodle_regress.config import load_settings
-from moodle_regress.notes import explain_upgrade
 from moodle_regress.observe.contract_source import observe_contract
-from moodle_regress.report import write_html_report, write_json_report
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
 from moodle_regress.sandbox.manager import SandboxManager
 from moodle_regress.site import SiteDescriptor
@@ -107,39 +108,62 @@ def private_home() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def report_42_45(site_45: SiteDescriptor, private_home: Path) -> Comparison:
-    old_tree = tree("4.2")
+def report_42_45(site_45: SiteDescriptor, private_home: Path) -> dict[str, Any]:
+    """``moodle-regress diff`` of the 4.2 contract (from its code tree alone) against
+    the live 4.5 site's, explained by the 4.5 tree's notes."""
     remote_42 = SiteDescriptor(name="a 4.2 site", url="http://127.0.0.1:9", token="x")
     started = time.monotonic()
-    before = contract_snapshot(remote_42, code=old_tree)
+    before = contract_snapshot(remote_42, code=tree("4.2"))
     print(f"4.2 contract from its code tree alone: {time.monotonic() - started:.1f} s")
     manager = SandboxManager(load_settings(), quiet=True)
     (made,) = manager.list()
     assert made.name.startswith("contract-402-")
     assert not made.server_running and not made.db_running  # left stopped for next time
-    after = contract_snapshot(site_45)
-    comparison = classify_contract(compare(before, after))
-    explain_upgrade(comparison, tree("4.5"))
     out = private_home / "report-42-45"
-    write_html_report(comparison, out / "report.html", title="4.2 -> 4.5 contract")
-    write_json_report(comparison, out / "report.json")
+    before.save(out / "before.json")
+    contract_snapshot(site_45).save(out / "after.json")
+    command = [
+        sys.executable,
+        "-m",
+        "moodle_regress.cli",
+        "diff",
+        str(out / "before.json"),
+        str(out / "after.json"),
+        "--notes",
+        str(tree("4.5")),
+        "--json",
+        str(out / "report.json"),
+        "--html",
+        str(out / "report.html"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ)
+    assert done.returncode == 1, done.stderr[-2000:]  # unexpected differences, no error
+    assert "upgrade notes (" in done.stderr
     print(f"report: {out / 'report.html'}")
-    return comparison
+    data: dict[str, Any] = json.loads((out / "report.json").read_text())
+    return data
 
 
-def test_an_older_release_is_explained_by_upgrade_txt_notes(report_42_45: Comparison) -> None:
-    used = report_42_45.notes_used
-    assert used is not None
+def test_an_older_release_is_explained_by_upgrade_txt_notes(report_42_45: dict[str, Any]) -> None:
+    used = report_42_45["notes"]
     assert used["files"].get("upgrade.txt", 0) > 0  # 4.3 and 4.4
     assert used["files"].get("UPGRADING.md", 0) > 0  # 4.5
     assert {"4.3", "4.4", "4.5"} <= set(used["releases"])
-    by_txt = [
-        d
-        for d in report_42_45
-        for m in d.notes
-        if m.strong and m.entry.source.endswith("upgrade.txt")
+    notes = [
+        note
+        for entities in report_42_45["areas"].values()
+        for diffs in entities.values()
+        for diff in diffs
+        for note in diff.get("notes", [])
     ]
-    assert by_txt, "no difference explained by an upgrade.txt entry"
-    counts = report_42_45.counts()
-    assert counts.breaking > 0 and counts.non_breaking > 0
-    assert counts.explained > 0
+    from_txt = [
+        n for n in notes if n["strength"] == "explained" and n["source"].endswith("upgrade.txt")
+    ]
+    assert from_txt, "no difference explained by an upgrade.txt entry"
+    counts = report_42_45["counts"]
+    assert counts["breaking"] > 0 and counts["non_breaking"] > 0
+    assert counts["explained"] > 0
+    print(
+        f"4.2 -> 4.5 contract: {counts['total']} differences, {counts['explained']} explained "
+        f"({len(from_txt)} by upgrade.txt entries)"
+    )
