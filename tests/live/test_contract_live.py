@@ -144,6 +144,7 @@ def report_42_45(site_45: SiteDescriptor, private_home: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_an_older_release_is_explained_by_upgrade_txt_notes(report_42_45: dict[str, Any]) -> None:
     used = report_42_45["notes"]
     assert used["files"].get("upgrade.txt", 0) > 0  # 4.3 and 4.4
