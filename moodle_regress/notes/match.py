@@ -3,7 +3,8 @@ r"""Matching differences to the upgrade-note entries that explain them.
 A difference is about *subjects*: a web-service function (``contract/<fn>/...``,
 ``webservice/<fn>/...``, ``api/<fn>/...``), the component it belongs to (the contract's
 own ``component`` observation, else the longest known component its name starts with),
-plugins (``themes``/``formats`` values, key components naming a component), and names
+plugins (``themes``/``formats``/``activities`` lists of installed ones, an activity's
+``modname``, key components naming a component: ``plugins/mod_chat/...``), and names
 (the field or setting a key or value names).  An entry *names* a subject when the
 subject is one of its identifiers (``[A-Za-z0-9_]+`` words, case-insensitive):
 ``core_badges_get_badge`` in "`core_badges_get_badge`" or ``mod_chat`` in "Remove
@@ -59,7 +60,7 @@ from typing import Any
 
 from moodle_regress.compare import Comparison, Difference
 from moodle_regress.notes.parse import NoteEntry
-from moodle_regress.observation import make_key
+from moodle_regress.observation import SITE_ENTITY, make_key
 from moodle_regress.snapshot import Snapshot
 
 MAX_WEAK = 3
@@ -67,7 +68,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 #: Areas whose entity is a web-service function.
 FUNCTION_AREAS = ("contract", "webservice", "api")
 #: Areas whose values name plugins of one type.
-PLUGIN_AREAS = {"themes": "theme", "formats": "format"}
+PLUGIN_AREAS = {"themes": "theme", "formats": "format", "activities": "mod"}
 #: Names too common to link a field to a note.
 _COMMON_NAMES = frozenset(
     {
@@ -155,14 +156,35 @@ def _leaf_names(paths: Iterable[Any]) -> set[str]:
     return names
 
 
+def _names_in(value: Any) -> set[str] | None:
+    """The names a list holds, or a mapping's keys (``{"chat": "enabled"}``); None for
+    other values."""
+    if isinstance(value, list):
+        return {item for item in value if isinstance(item, str)}
+    if isinstance(value, dict):
+        return {str(key) for key in value}
+    return None
+
+
 def _list_change(diff: Difference) -> tuple[set[Any], set[Any]]:
-    """(items removed, items added) when both values are lists (or absent)."""
-    before, after = diff.before_value, diff.after_value
-    if not isinstance(before or [], list) or not isinstance(after or [], list):
-        return set(), set()
-    old = {canon for canon in (before or []) if isinstance(canon, str)}
-    new = {canon for canon in (after or []) if isinstance(canon, str)}
+    """(items removed, items added) when both values are lists, or both mappings (their
+    keys), or one side is absent."""
+    old = _names_in(diff.before_value) if diff.before is not None else set()
+    new = _names_in(diff.after_value) if diff.after is not None else set()
+    if old is None or new is None or type(diff.before_value) is not type(diff.after_value):
+        if diff.before is not None and diff.after is not None:
+            return set(), set()
+        old, new = old or set(), new or set()
     return old - new, new - old
+
+
+def _modules_of(diff: Difference) -> set[str]:
+    """Activity modules a value names (``{"modname": "chat", ...}``)."""
+    found = set()
+    for value in (diff.before_value, diff.after_value):
+        if isinstance(value, dict) and isinstance(value.get("modname"), str):
+            found.add(f"mod_{value['modname']}")
+    return found
 
 
 ComponentOf = Callable[[str], "str | None"]
@@ -227,6 +249,7 @@ def subjects_of(
             leaves=frozenset(leaves),
         )
     components = {c for c in [diff.entity, *segments] if c in known}
+    components |= {c for c in _modules_of(diff) if c in known}
     if diff.area in PLUGIN_AREAS:
         plugin_type = PLUGIN_AREAS[diff.area]
         values = (
@@ -234,7 +257,9 @@ def subjects_of(
             | added
             | {v for v in (diff.before_value, diff.after_value) if isinstance(v, str)}
         )
-        components |= {f"{plugin_type}_{v}" for v in values}
+        named = {f"{plugin_type}_{v}" for v in values}
+        # themes and formats name plugins in any value; activities only in known ones.
+        components |= named if plugin_type != "mod" else named & known
     mine = frozenset(components)
     return Subjects(
         components=mine,
@@ -316,10 +341,15 @@ def _function_components(snapshot: Snapshot, component_of: ComponentOf) -> set[s
 
 
 def _plugins(snapshot: Snapshot) -> set[str]:
+    """Plugins the snapshot lists as installed (themes, formats, activity modules) or
+    observes as entities of the ``plugins`` area."""
     found = set()
     for obs in snapshot:
-        if obs.area in PLUGIN_AREAS and isinstance(obs.value, list):
-            found |= {f"{PLUGIN_AREAS[obs.area]}_{v}" for v in obs.value if isinstance(v, str)}
+        if obs.area == "plugins":
+            found.add(obs.entity)
+        elif obs.area in PLUGIN_AREAS and obs.entity == SITE_ENTITY:
+            names = _names_in(obs.value) or set()
+            found |= {f"{PLUGIN_AREAS[obs.area]}_{v}" for v in names}
     return found
 
 
@@ -340,10 +370,19 @@ def explain(
     """Set each difference's :attr:`Difference.notes` from ``entries``.
 
     ``components`` are the component names the target code knows (for a function not
-    in the contract, its component is the longest of them its name starts with).
+    in the contract, its component is the longest of them its name starts with); the
+    components the snapshots show (the contract's, installed plugins) are known too,
+    since a plugin the upgrade removed is not in the target code.
     ``used`` describes the notes for the reports (tree, releases, entry count).
     """
     known = frozenset(components) | {e.component for e in entries}
+    for snapshot in (comparison.before, comparison.after):
+        known |= {
+            o.value
+            for o in snapshot
+            if o.area == "contract" and o.aspect == "component" and isinstance(o.value, str)
+        }
+        known |= _plugins(snapshot)
     matcher = NotesMatcher(entries)
     cache: dict[str, str | None] = {}
 

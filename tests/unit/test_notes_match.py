@@ -175,3 +175,38 @@ def test_the_components_note_announcing_a_fields_removal_explains_it(
             "announces the field's change in its component",
             "explained",
         )
+
+
+def test_a_removed_activity_is_explained_by_its_modules_removal() -> None:
+    """The content area's chat activity (and the list of enabled modules) go with mod_chat."""
+    before = contract_snapshot_with(
+        "4.5.6",
+        [
+            (
+                "activities/MR-C001/mr-seed-MR-C001-chat1/module",
+                {"modname": "chat", "name": "Chat"},
+            ),
+            ("activities/@site/modules-enabled", ["chat", "forum", "survey"]),
+        ],
+    )
+    after = contract_snapshot_with("5.0.6+", [("activities/@site/modules-enabled", ["forum"])])
+    tree = notes_tree_50()
+    entries = notes_between(load_notes(tree), "4.5.6", tree.release)
+    comparison = explain(classify_contract(compare(before, after)), entries)
+    chat = _diff(comparison, "activities/MR-C001/mr-seed-MR-C001-chat1/module")
+    assert _matches(chat)[0] == ("MDL-82457", "removes the plugin", "explained")
+    assert chat.notes[0].entry.text == "Remove mod_chat from Moodle 5.0"
+    enabled = _diff(comparison, "activities/@site/modules-enabled")
+    assert {m.entry.text for m in enabled.notes if m.strong} == {
+        "Remove mod_chat from Moodle 5.0",
+        "Remove mod_survey for Moodle 5.0",
+    }
+
+
+def contract_snapshot_with(release: str, extra: list[tuple[str, object]]) -> Snapshot:
+    from tests.unit.contract_fixtures import contract_snapshot
+
+    snapshot = contract_snapshot(release)
+    for key, value in extra:
+        snapshot.add(Observation(key, value, "api", snapshot.meta.release))
+    return snapshot
