@@ -181,8 +181,13 @@ def _structural(diff: Difference, path: list[str], ctx: _Context) -> ContractCha
     if diff.kind == "removed":
         what = "return field" if root == RETURNS else "parameter"
         return ContractChange("breaking", f"{what} removed")
+    old, new = diff.before_value or {}, diff.after_value or {}
     changes = _param_changes if root == PARAMS else _return_changes
-    return _worst(changes(diff.before_value or {}, diff.after_value or {}))
+    parts = changes(old, new)
+    if not parts:  # nothing a client relies on: say what differs
+        fields = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+        parts = [("non-breaking", f"description changed ({', '.join(fields)})")]
+    return _worst(parts)
 
 
 def classify(diff: Difference, ctx: _Context) -> ContractChange | None:

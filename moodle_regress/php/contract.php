@@ -52,10 +52,8 @@ function mr_describe($desc): array {
     if ($desc->required === VALUE_DEFAULT) {
         $node['default'] = $desc->default;
     }
-    // allownull exists on every description from Moodle 4.0; older ones leave it out.
-    if (property_exists($desc, 'allownull')) {
-        $node['allownull'] = (bool)$desc->allownull;
-    }
+    // Structures have allownull from Moodle 4.3 on; before, they never accepted null.
+    $node['allownull'] = property_exists($desc, 'allownull') ? (bool)$desc->allownull : false;
     return $node;
 }
 

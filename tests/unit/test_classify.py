@@ -156,3 +156,12 @@ def test_ajax_and_services_withdrawn_break() -> None:
     assert _severities(
         _changed("core_course_edit_module", lambda info: info.update(deprecated=False))
     )[0] == ("deprecated", "non-breaking", "no longer deprecated")
+
+
+def test_a_change_no_rule_names_is_still_classified() -> None:
+    def edit(info: dict[str, Any]) -> None:
+        del info["params"]["keys"]["groupid"]["allownull"]
+
+    assert _severities(_changed("mod_choice_get_choice_results", edit)) == [
+        ("params/groupid", "non-breaking", "description changed (allownull)")
+    ]
