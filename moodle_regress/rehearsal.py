@@ -4,11 +4,12 @@ A rehearsal runs these stages, each timed and shown as it goes:
 
 1. ``up``: a sandbox from code tree A;
 2. ``seed``: the plan's data;
-3. ``observe A``: a snapshot through the web services, and the suites (API and/or
-   browser) recording their observations;
+3. ``observe A``: a snapshot through the web services and of the web-service contract
+   (from A's code), and the suites (API and/or browser) recording their observations;
 4. ``upgrade``: Moodle's upgrade to code tree B; the sandbox takes a backup first;
 5. ``observe B``: the same, the suites now comparing with A's observations;
-6. ``report``: A against B, everything in one HTML report, JSON and allure results;
+6. ``report``: A against B, contract changes classified and every difference matched
+   to B's upgrade notes, everything in one HTML report, JSON and allure results;
 7. ``restore``: the backup into a fresh sandbox, observed again: it must equal A.
 
 Data flows one way: plan -> seed -> observe -> snapshot -> compare -> report.  When

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,7 @@ def private_home() -> Iterator[Path]:
         manager = SandboxManager(load_settings(), quiet=True)
         for status in manager.list():
             manager.sandbox(status.name).destroy()
+        shutil.rmtree(base, ignore_errors=True)
         if old is None:
             os.environ.pop("MOODLE_REGRESS_HOME", None)
         else:
@@ -108,7 +110,9 @@ def private_home() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def report_42_45(site_45: SiteDescriptor, private_home: Path) -> dict[str, Any]:
+def report_42_45(
+    site_45: SiteDescriptor, private_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """``moodle-regress diff`` of the 4.2 contract (from its code tree alone) against
     the live 4.5 site's, explained by the 4.5 tree's notes."""
     remote_42 = SiteDescriptor(name="a 4.2 site", url="http://127.0.0.1:9", token="x")
@@ -119,7 +123,7 @@ def report_42_45(site_45: SiteDescriptor, private_home: Path) -> dict[str, Any]:
     (made,) = manager.list()
     assert made.name.startswith("contract-402-")
     assert not made.server_running and not made.db_running  # left stopped for next time
-    out = private_home / "report-42-45"
+    out = tmp_path_factory.mktemp("report-42-45")
     before.save(out / "before.json")
     contract_snapshot(site_45).save(out / "after.json")
     command = [
