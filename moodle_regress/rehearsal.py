@@ -276,6 +276,7 @@ def observe_site(
             entity_filter=prefix_filter("mr-"),
             plugin_candidates=local_plugins(descriptor),
             question_banks=question_bank_reader(descriptor),
+            code_dir=site_code_dir(descriptor),
         )
         run = observer.observe()
     if contract:

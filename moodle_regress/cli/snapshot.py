@@ -8,11 +8,53 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from moodle_regress.cli import console
-from moodle_regress.observe import ApiObserver, all_entities, prefix_filter
+from moodle_regress.observe import (
+    ApiObserver,
+    EntityFilter,
+    ObservationRun,
+    all_entities,
+    areas,
+    prefix_filter,
+)
 from moodle_regress.observe.questions import question_bank_reader
-from moodle_regress.plugins import local_plugins
+from moodle_regress.plugins import local_plugins, site_code_dir
 from moodle_regress.seeding.tags import check_tag
-from moodle_regress.site import resolve_site
+from moodle_regress.site import SiteDescriptor, resolve_site
+
+
+def parse_areas(value: str | None) -> list[str] | None:
+    """``--areas courses,users`` -> the names (checked by the observer); None: all."""
+    if value is None:
+        return None
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def observe_with_progress(
+    descriptor: SiteDescriptor,
+    *,
+    entity_filter: EntityFilter,
+    areas: list[str] | None = None,
+    serial: bool = False,
+    workers: int = 8,
+) -> ObservationRun:
+    """Observe the site through its web services, showing progress."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with (
+        descriptor.client(max_workers=workers) as client,
+        Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress,
+    ):
+        observer = ApiObserver(
+            client,
+            entity_filter=entity_filter,
+            concurrent=not serial,
+            max_workers=workers,
+            plugin_candidates=local_plugins(descriptor),
+            code_dir=site_code_dir(descriptor),
+            progress=progress,
+            areas=areas,
+            question_banks=question_bank_reader(descriptor),
+        )
+        return observer.observe()
 
 
 @click.command("snapshot")
@@ -37,6 +79,12 @@ from moodle_regress.site import resolve_site
 )
 @click.option("--tag", default=None, help="Only the entities of this seeding run tag (mr-TAG-).")
 @click.option("--all", "all_", is_flag=True, help="Observe every course and user, seeded or not.")
+@click.option(
+    "--areas",
+    "area_names",
+    default=None,
+    help=f"Only these areas, comma-separated (default: all): {', '.join(areas())}.",
+)
 @click.option("--plan", default=None, help="Name of the seeding plan, recorded in the metadata.")
 @click.option("--seed", type=int, default=None, help="The plan's seed, recorded in the metadata.")
 @click.option(
@@ -56,6 +104,7 @@ def snapshot(
     prefix: str,
     tag: str | None,
     all_: bool,
+    area_names: str | None,
     plan: str | None,
     seed: int | None,
     code: Path | None,
@@ -67,29 +116,14 @@ def snapshot(
     if tag is not None:
         check_tag(tag)
     descriptor = resolve_site(site_ref)
-    entity_filter = all_entities if all_ else prefix_filter(f"mr-{tag}-" if tag else prefix)
-    client = descriptor.client(max_workers=workers)
-    with (
-        client,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress,
-    ):
-        observer = ApiObserver(
-            client,
-            entity_filter=entity_filter,
-            concurrent=not serial,
-            max_workers=workers,
-            plugin_candidates=local_plugins(descriptor),
-            progress=progress,
-            question_banks=question_bank_reader(descriptor),
-        )
-        run = observer.observe()
+    wanted = prefix_filter(f"mr-{tag}-" if tag else prefix)
+    run = observe_with_progress(
+        descriptor,
+        entity_filter=all_entities if all_ else wanted,
+        areas=parse_areas(area_names),
+        serial=serial,
+        workers=workers,
+    )
     if not no_contract:
         from moodle_regress.observe.contract_source import observe_contract
 
@@ -101,7 +135,8 @@ def snapshot(
     run.meta.run_tag = tag
     run.meta.database = descriptor.db_engine
     snap = run.snapshot()
-    if len(snap) and not any(o.area in ("courses", "users") for o in snap) and not all_:
+    seeded = any(o.area in ("courses", "users") for o in snap)
+    if len(snap) and not seeded and not all_ and area_names is None:
         console.print(
             f"[yellow]note:[/] no course or user has an idnumber starting "
             f"{(f'mr-{tag}-' if tag else prefix)!r}; only site-wide facts were observed "

@@ -1,21 +1,55 @@
-"""Observers: read a site and turn what they see into normalised observations."""
+"""Observers: read a site and turn what they see into normalised observations.
 
-from moodle_regress.observe.api import (
-    OBSERVER_FUNCTIONS,
+One module per observed area registers its steps (:mod:`.registry`); importing this
+package registers them all (their ``needs``, not this order, decide when each runs).
+To add an area, see :mod:`.registry` and the project notes (section ``house``).
+"""
+
+from moodle_regress.observe import (  # noqa: F401 - imported to register their steps
+    api,
+    content,
+    courses,
+    enrolments,
+    groups,
+    site,
+    themes,
+    users,
+    webservice,
+)
+from moodle_regress.observe.observer import (
     ApiObserver,
-    EntityFilter,
     ObservationRun,
-    ObserveError,
     all_entities,
     prefix_filter,
 )
+from moodle_regress.observe.registry import (
+    Answers,
+    Call,
+    Context,
+    EntityFilter,
+    ObserveError,
+    Observer,
+    areas,
+    functions,
+    register,
+)
+
+#: The web-service functions the observer calls (a site's service must offer them).
+OBSERVER_FUNCTIONS: tuple[str, ...] = functions()
 
 __all__ = [
     "OBSERVER_FUNCTIONS",
+    "Answers",
     "ApiObserver",
+    "Call",
+    "Context",
     "EntityFilter",
     "ObservationRun",
     "ObserveError",
+    "Observer",
     "all_entities",
+    "areas",
+    "functions",
     "prefix_filter",
+    "register",
 ]

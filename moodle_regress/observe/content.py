@@ -16,8 +16,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from moodle_regress.observation import make_key
+from moodle_regress.observation import clean_string, make_key
 from moodle_regress.observe import activities, completion, files, forums, grades, questions, quiz
+from moodle_regress.observe.courses import CONTENTS
+from moodle_regress.observe.enrolments import STUDENTS
+from moodle_regress.observe.registry import Answers, Context, Observer, Output, register
+from moodle_ws import MoodleError
 
 log = logging.getLogger(__name__)
 
@@ -299,3 +303,68 @@ class ContentObserver:
         contents = self.src.reader.map(fetch, jobs)
         for (m, item), content in zip(jobs, contents, strict=True):
             yield files.file_fact(m.course.shortname, m.key, m.module, item, content)
+
+
+# --- the area's step -------------------------------------------------------------------
+
+#: ``ctx.facts`` keys of the caller's options: a reader of question banks (a sandbox's),
+#: and how many students per course to read completion and attempts for.
+QUESTION_BANKS = "content.question_banks"
+USERS_PER_COURSE = "content.users_per_course"
+
+
+def gather(ctx: Context) -> tuple[list[Fact], list[str]]:
+    """Every observed course's content, read through the scheduler (``ctx.reader``)."""
+    assert ctx.reader is not None
+    norm = ctx.normaliser
+    sources = ContentSources(
+        reader=ctx.reader,
+        functions=[str(f["name"]) for f in ctx.info.get("functions") or []],
+        usernames=norm.idmap.get("user", {}),
+        clean=lambda text: clean_string(text, norm.site_root),
+        download=lambda url: _download(ctx, url, sources.notes),
+        banks=ctx.facts.get(QUESTION_BANKS),
+    )
+    contents = ctx.facts.get(CONTENTS, {})
+    students = ctx.facts.get(STUDENTS, {})
+    inputs = [
+        CourseInput(
+            id=int(c["id"]),
+            shortname=str(c["shortname"]),
+            startdate=int(c.get("startdate") or 0),
+            enablecompletion=bool(c.get("enablecompletion")),
+            sections=contents.get(str(c["shortname"]), []),
+            students=students.get(str(c["shortname"]), []),
+        )
+        for c in ctx.courses
+    ]
+    observer = ContentObserver(sources, users_per_course=ctx.facts.get(USERS_PER_COURSE))
+    return list(observer.observe(inputs)), sources.notes
+
+
+def _download(ctx: Context, fileurl: str, notes: list[str]) -> str | None:
+    try:
+        raw = ctx.client.download(fileurl)
+    except MoodleError as exc:
+        notes.append(f"a file could not be read ({type(exc).__name__})")
+        return None
+    return raw.text if raw.status_code == 200 else None
+
+
+def observe(ctx: Context, answers: Answers, out: Output) -> None:
+    facts, notes = answers.gathered
+    for key, value in facts:
+        out.add(key, value)
+    ctx.notes.extend(notes)
+
+
+CONTENT = register(
+    Observer(
+        name="content",
+        area="content",
+        needs=("courses.sections", "enrolments.users", "users.list"),
+        functions=CONTENT_FUNCTIONS,
+        gather=gather,
+        observe=observe,
+    )
+)

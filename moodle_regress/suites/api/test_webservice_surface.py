@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from moodle_regress.observe.api import OBSERVER_FUNCTIONS
+from moodle_regress.observe import OBSERVER_FUNCTIONS
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.seeding import Dataset
 from moodle_regress.suites.api.conftest import courses_of_user, password_of

@@ -1,0 +1,116 @@
+"""Observing a site through its web services: every registered area, or a selection.
+
+Which entities: those the entity filter accepts (by default, ``idnumber`` starting
+``mr-``: everything the seeder made) and the site as a whole.  The areas and their
+keys are described in their modules (``site``, ``webservice``, ``courses``,
+``enrolments``, ``users``, ``groups``, ``themes``, ``api``); the scheduler runs their
+calls concurrently on the client's pool.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+
+from moodle_regress.observation import Observation
+from moodle_regress.observe.content import CONTENT, QUESTION_BANKS, USERS_PER_COURSE
+from moodle_regress.observe.registry import Collector, Context, EntityFilter, select
+from moodle_regress.observe.registry import areas as all_areas
+from moodle_regress.observe.scheduler import Scheduler
+from moodle_regress.snapshot import Snapshot, SnapshotMeta, public_url
+from moodle_ws import MoodleClient
+
+
+def prefix_filter(prefix: str = "mr-") -> EntityFilter:
+    """Entities whose ``idnumber`` starts with ``prefix`` (``mr-<tag>-`` for one run)."""
+
+    def accept(_kind: str, record: Mapping[str, Any]) -> bool:
+        return str(record.get("idnumber") or "").startswith(prefix)
+
+    return accept
+
+
+def all_entities(kind: str, record: Mapping[str, Any]) -> bool:
+    """Every course but the front page, every user but the guest."""
+    if kind == "course":
+        return record.get("format") != "site"
+    if kind == "user":
+        return record.get("username") != "guest"
+    return True
+
+
+@dataclass
+class ObservationRun:
+    """What one observation of a site gave."""
+
+    observations: list[Observation]
+    meta: SnapshotMeta
+    calls: int
+    seconds: float
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.meta, self.observations)
+
+
+CONTENT_AREA = CONTENT.area
+
+
+class ApiObserver:
+    """Observes one site through ``client`` (an admin's token sees everything).
+
+    ``areas`` selects areas by name (None: all); ``plugin_candidates`` names plugins
+    worth probing (type -> names, e.g. a sandbox's code tree); ``code_dir`` is the
+    site's code tree when it is local, for areas that run PHP against it.  Course
+    content (``content``, see :mod:`.content`): ``question_banks`` reads a sandbox's
+    banks, ``users_per_course`` bounds the per-student reads.
+    """
+
+    def __init__(
+        self,
+        client: MoodleClient,
+        *,
+        entity_filter: EntityFilter | None = None,
+        concurrent: bool = True,
+        max_workers: int | None = None,
+        plugin_candidates: Mapping[str, Iterable[str]] | None = None,
+        progress: Progress | None = None,
+        areas: Sequence[str] | None = None,
+        code_dir: Path | None = None,
+        content: bool = True,
+        question_banks: Callable[[list[str]], Mapping[str, Any]] | None = None,
+        users_per_course: int | None = None,
+    ) -> None:
+        self.ctx = Context(
+            client=client,
+            entity_filter=entity_filter or prefix_filter(),
+            known_plugins={k: set(v) for k, v in (plugin_candidates or {}).items()},
+            code_dir=code_dir,
+        )
+        self.ctx.facts[QUESTION_BANKS] = question_banks
+        self.ctx.facts[USERS_PER_COURSE] = users_per_course
+        if not content:  # course content has observations (and calls) of its own
+            areas = [a for a in areas or all_areas() if a != CONTENT_AREA]
+        self.steps, self.kept = select(areas)
+        self.scheduler = Scheduler(
+            self.ctx, concurrent=concurrent, max_workers=max_workers, progress=progress
+        )
+
+    def observe(self) -> ObservationRun:
+        started = time.perf_counter()
+        out = Collector(self.ctx)
+        self.scheduler.run(self.steps, self.kept, out)
+        info = self.ctx.info
+        meta = SnapshotMeta(
+            site_name=str(info.get("sitename", "")),
+            site_url=public_url(str(info.get("siteurl") or self.ctx.client.url)),
+            release=self.ctx.release,
+            version=str(info.get("version", "")),
+            theme=str(info.get("theme", "")),
+            notes=sorted(self.ctx.notes),
+        )
+        return ObservationRun(out.items, meta, self.scheduler.calls, time.perf_counter() - started)
