@@ -148,6 +148,8 @@ class Comparison:
     unused_rules: list[str] = field(default_factory=list)
     #: Which upgrade notes explained the differences (see moodle_regress.notes), if any.
     notes_used: dict[str, Any] | None = None
+    #: Every pair of screenshots compared, changed or not, by key.
+    visual_checks: dict[str, VisualDiff] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Difference]:
         return iter(self.differences)
@@ -236,42 +238,52 @@ def compare(
     *,
     visual: bool = True,
     threshold: float | None = None,
+    tolerance: int | None = None,
 ) -> Comparison:
     """Every key added, removed or changed from ``before`` to ``after``.
 
     ``visual`` compares screenshots attached to both sides (``threshold``: share of
-    changed pixels above which a page counts as changed; the browser suite's default
-    when None).
+    changed pixels above which a page counts as changed; ``tolerance``: per-channel
+    difference below which a pixel is unchanged; the browser suite's defaults when
+    None).  Each comparison of pictures is kept in ``visual_checks``.
     """
     old = before.observations
     new = after.observations
-    differences: list[Difference] = []
-    unchanged = 0
+    result = Comparison(before, after, [], 0)
     for key in sorted(old.keys() | new.keys()):
         a = old.get(key)
         b = new.get(key)
         if a is None:
-            differences.append(Difference(key, "added", None, b))
+            result.differences.append(Difference(key, "added", None, b))
         elif b is None:
-            differences.append(Difference(key, "removed", a, None))
+            result.differences.append(Difference(key, "removed", a, None))
         else:
             pictures = (
-                _compare_screenshots(before, a, after, b, threshold)
+                _compare_screenshots(before, a, after, b, threshold=threshold, tolerance=tolerance)
                 if visual and SCREENSHOT in a.attachments and SCREENSHOT in b.attachments
                 else None
             )
+            if pictures is not None:
+                result.visual_checks[key] = pictures
             if _same(a, b) and (pictures is None or not pictures.exceeds):
-                unchanged += 1
+                result.unchanged += 1
             else:
-                differences.append(Difference(key, "changed", a, b, visual=pictures))
-    return Comparison(before, after, differences, unchanged)
+                result.differences.append(Difference(key, "changed", a, b, visual=pictures))
+    return result
 
 
 def _compare_screenshots(
-    before: Snapshot, a: Observation, after: Snapshot, b: Observation, threshold: float | None
+    before: Snapshot,
+    a: Observation,
+    after: Snapshot,
+    b: Observation,
+    *,
+    threshold: float | None,
+    tolerance: int | None,
 ) -> VisualDiff | None:
     from moodle_regress.browser.visual import (
         DEFAULT_THRESHOLD,
+        DEFAULT_TOLERANCE,
         ImageCompareError,
         compare_images,
     )
@@ -282,7 +294,10 @@ def _compare_screenshots(
         return None  # the report says which picture is missing
     try:
         return compare_images(
-            old, new, threshold=DEFAULT_THRESHOLD if threshold is None else threshold
+            old,
+            new,
+            threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+            tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
         )
     except ImageCompareError:
         return None

@@ -21,6 +21,7 @@ from filelock import FileLock
 
 from moodle_regress.browser.pytest_options import add_options as add_browser_options
 from moodle_regress.files import write_json_atomic
+from moodle_regress.recording import worker_of
 from moodle_regress.resources import default_plan, resolve_plan
 from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
 
@@ -108,6 +109,13 @@ def seed_once(
         return result
 
 
+def run_shared_dir(config: pytest.Config, factory: pytest.TempPathFactory) -> Path:
+    """A folder every process of this test run shares (xdist workers included)."""
+    base = factory.getbasetemp()
+    # Under xdist each worker's basetemp is <run dir>/popen-gwN: share the parent.
+    return base.parent if worker_of(config) != "main" else base
+
+
 @pytest.fixture(scope="session")
 def moodle_site(request: pytest.FixtureRequest) -> SiteDescriptor:
     value = request.config.getoption("--moodle-site")
@@ -128,10 +136,7 @@ def seeded_site(
     plan_option = request.config.getoption("--moodle-plan")
     plan_path = resolve_plan(plan_option) if plan_option else default_plan()
     seed = int(request.config.getoption("--moodle-seed"))
-    # Under xdist each worker's basetemp is <run dir>/popen-gwN: share the parent.
-    shared = tmp_path_factory.getbasetemp()
-    if hasattr(request.config, "workerinput"):
-        shared = shared.parent
+    shared = run_shared_dir(request.config, tmp_path_factory)
     result = seed_once(
         moodle_site,
         plan_path,

@@ -348,7 +348,7 @@ def run_suite(
         args.append(f"--moodle-record={record}")
         if baseline is not None:
             args.append(f"--moodle-baseline={baseline}")
-    if expected is not None and suite != "browser":
+    if expected is not None:
         args.append(f"--moodle-expected={expected}")
     env = dict(os.environ)
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
@@ -387,19 +387,7 @@ def combine(snapshots: Sequence[Snapshot]) -> Snapshot:
     for snapshot in snapshots:
         for observation in snapshot:
             if combined.get(observation.key) is None:
-                path = {
-                    name: str(snapshot.attachment_path(observation, name) or rel)
-                    for name, rel in observation.attachments.items()
-                }
-                combined.add(
-                    type(observation)(
-                        key=observation.key,
-                        value=observation.value,
-                        source=observation.source,
-                        release=observation.release,
-                        attachments=path,
-                    )
-                )
+                combined.add(snapshot.absolute(observation))
     return combined
 
 

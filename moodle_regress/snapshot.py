@@ -171,6 +171,22 @@ class Snapshot:
             path = self.path.parent / path
         return path
 
+    def absolute(self, observation: Observation) -> Observation:
+        """The observation with its attachments' paths made absolute (to move it into
+        another snapshot)."""
+        if not observation.attachments:
+            return observation
+        return Observation(
+            key=observation.key,
+            value=observation.value,
+            source=observation.source,
+            release=observation.release,
+            attachments={
+                name: str(self.attachment_path(observation, name) or ref)
+                for name, ref in observation.attachments.items()
+            },
+        )
+
     # --- files ------------------------------------------------------------------------
 
     def to_json(self, *, relative_to: Path | None = None) -> dict[str, Any]:

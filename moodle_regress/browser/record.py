@@ -1,4 +1,4 @@
-"""Recording what a page shows, and comparing it with a baseline run.
+"""Recording what a page shows: the browser's part of the one recorder core.
 
 Each observed page gives two observations (source ``browser``):
 
@@ -6,13 +6,13 @@ Each observed page gives two observations (source ``browser``):
 - ``pages/<entity>/visual``: the screenshot's size, with the screenshot attached.
 
 Tests add plain facts (body classes, landmarks, section order) with :meth:`record`.
-With a baseline (a browser snapshot from an earlier run, on the old release), each
-page is compared at once: the ARIA diff and the visual difference (share of pixels
-changed, a highlighted difference image) go to allure and to ``differences.json``,
-which the HTML report reads to show before, after and difference side by side.
-
-Under pytest-xdist every worker writes its own part; the controlling process merges
-the parts into ``snapshot.json`` and ``differences.json`` at the end.
+Keeping observations, parts per xdist worker, their merge, and the comparison with
+a baseline (the one ``compare`` and the expected-changes rules) are the core's
+(:mod:`moodle_regress.recording`).  The browser adds what only it has: the ARIA
+text diff and the visual difference (share of pixels changed, a highlighted
+difference image), per page, in allure and in ``differences.json``, which the HTML
+report reads to show before, after and difference side by side.  Differences are
+recorded, marked expected or not; they do not fail the browser tests.
 """
 
 from __future__ import annotations
@@ -30,14 +30,22 @@ from moodle_regress.browser.visual import (
     DEFAULT_THRESHOLD,
     DEFAULT_TOLERANCE,
     VOLATILE_SELECTORS,
-    ImageCompareError,
-    compare_images,
+    VisualDiff,
     load_image,
     save_png,
     screenshot,
 )
+from moodle_regress.compare import Comparison
+from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observation import Observation, make_key
+from moodle_regress.recording import (
+    Recorder,
+    attach_png,
+    attach_text,
+    merge_parts,
+    parts_dir,
+)
 from moodle_regress.snapshot import Snapshot, SnapshotMeta
 
 if TYPE_CHECKING:
@@ -46,7 +54,8 @@ if TYPE_CHECKING:
 AREA = "pages"
 SNAPSHOT_NAME = "snapshot.json"
 DIFFERENCES_NAME = "differences.json"
-PARTS_DIR = "parts"
+#: What a worker's part of the page differences ends with (beside the core's parts).
+DIFFERENCES_PART = ".differences.json"
 
 
 def slug(text: str) -> str:
@@ -66,6 +75,9 @@ class PageDifference:
     before: str | None
     after: str
     difference: str | None
+    #: Every difference of the page is accepted by the expected-changes rules.
+    expected: bool = True
+    reasons: list[str] = field(default_factory=list)
     aria_changed: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,7 +99,7 @@ class PageRecord:
 
 
 class BrowserRecorder:
-    """Collects one worker's browser observations and compares them with a baseline."""
+    """One worker's browser observations (through the core recorder) and page differences."""
 
     def __init__(
         self,
@@ -96,6 +108,7 @@ class BrowserRecorder:
         site_url: str,
         release: str,
         baseline: Snapshot | None = None,
+        expected: ExpectedChanges | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         tolerance: int = DEFAULT_TOLERANCE,
         worker: str = "main",
@@ -104,25 +117,33 @@ class BrowserRecorder:
         self.out_dir = out_dir
         self.site_url = site_url
         self.release = release
-        self.baseline = baseline
         self.threshold = threshold
         self.tolerance = tolerance
-        self.worker = worker
         # Each site has its own name; it appears in the navbar of every page.
         self.site_names = {name: "{sitename}" for name in site_names if name}
-        self.snapshot = Snapshot(
+        self.core = Recorder(
+            out_dir / SNAPSHOT_NAME, baseline=baseline, expected=expected, worker=worker
+        )
+        self.core.start(
             SnapshotMeta(site_url=site_url, release=release, notes=["browser observations"])
         )
         self.differences: list[PageDifference] = []
+
+    @property
+    def baseline(self) -> Snapshot | None:
+        return self.core.baseline
+
+    @property
+    def snapshot(self) -> Snapshot:
+        assert self.core.snapshot is not None
+        return self.core.snapshot
 
     # --- observing ------------------------------------------------------------------
 
     def record(self, entity: str, aspect: str, value: Any) -> Observation:
         """A plain fact about a page (``value`` already normalised, JSON-able)."""
-        observation = Observation(
-            key=make_key(AREA, entity, aspect), value=value, source="browser", release=self.release
-        )
-        self.snapshot.add(observation)
+        observation = self._observation(make_key(AREA, entity, aspect), value)
+        self.core.keep(None, [observation])
         return observation
 
     def observe(
@@ -143,99 +164,116 @@ class BrowserRecorder:
         )
         shot = screenshot(page, self.out_dir / "shots" / f"{slug(entity)}.png", mask_selectors=mask)
         size = load_image(shot).size
-        aria_key = make_key(AREA, entity, "aria")
-        visual_key = make_key(AREA, entity, "visual")
-        self.snapshot.add(
-            Observation(key=aria_key, value=texts, source="browser", release=self.release)
+        aria = self._observation(make_key(AREA, entity, "aria"), texts)
+        visual = self._observation(
+            make_key(AREA, entity, "visual"),
+            {"width": size[0], "height": size[1]},
+            attachments={"screenshot": str(shot)},
         )
+        attach_text(f"{entity}: ARIA snapshot", joined_regions(texts))
+        attach_png(f"{entity}: screenshot", shot)
         record = PageRecord(entity, texts, shot)
-        _attach_text(f"{entity}: ARIA snapshot", _joined(texts))
-        _attach_png(f"{entity}: screenshot", shot)
-        attachments = {"screenshot": str(shot)}
-        if self.baseline is not None:
-            record.difference = self._compare(entity, aria_key, visual_key, texts, shot)
-            if record.difference is not None and record.difference.difference:
-                # The HTML report shows this beside the before and after screenshots.
-                attachments["difference"] = str(self.out_dir / record.difference.difference)
-        self.snapshot.add(
-            Observation(
-                key=visual_key,
-                value={"width": size[0], "height": size[1]},
-                source="browser",
-                release=self.release,
-                attachments=attachments,
+        record.difference = self._compare(entity, aria, visual)
+        if record.difference is not None and record.difference.difference:
+            # The HTML report shows this beside the before and after screenshots.
+            visual = self._observation(
+                visual.key,
+                visual.value,
+                attachments={
+                    **visual.attachments,
+                    "difference": str(self.out_dir / record.difference.difference),
+                },
             )
-        )
+        self.core.keep(None, [aria, visual])
         return record
 
+    def _observation(
+        self, key: str, value: Any, attachments: Mapping[str, str] | None = None
+    ) -> Observation:
+        return Observation(
+            key=key,
+            value=value,
+            source="browser",
+            release=self.release,
+            attachments=dict(attachments or {}),
+        )
+
+    # --- the browser's comparisons: ARIA text and pictures ------------------------------
+
     def _compare(
-        self,
-        entity: str,
-        aria_key: str,
-        visual_key: str,
-        texts: dict[str, str | None],
-        shot: Path,
+        self, entity: str, aria: Observation, visual: Observation
     ) -> PageDifference | None:
-        assert self.baseline is not None
-        before_aria = self.baseline.get(aria_key)
-        before_visual = self.baseline.get(visual_key)
-        if before_aria is None and before_visual is None:
+        baseline = self.core.baseline
+        if baseline is None or (
+            baseline.get(aria.key) is None and baseline.get(visual.key) is None
+        ):
             return None  # a page the baseline never saw: the snapshot comparison reports it
-        before_text = _joined(before_aria.value) if before_aria is not None else ""
+        comparison = self.core.compare_keys(
+            [aria.key, visual.key],
+            [aria, visual],
+            visual=True,
+            threshold=self.threshold,
+            tolerance=self.tolerance,
+        )
+        assert comparison is not None
+        before_aria = comparison.before.get(aria.key)
         aria_diff = diff_aria(
-            before_text,
-            _joined(texts),
-            before_label=f"{entity} ({self.baseline.meta.release or 'baseline'})",
+            joined_regions(before_aria.value) if before_aria is not None else "",
+            joined_regions(aria.value),
+            before_label=f"{entity} ({baseline.meta.release or 'baseline'})",
             after_label=f"{entity} ({self.release or 'this run'})",
         )
-        before_path = (
-            self.baseline.attachment_path(before_visual, "screenshot")
-            if before_visual is not None
-            else None
-        )
-        share: float | None = None
-        exceeds = False
-        summary = "no baseline screenshot"
-        before_rel: str | None = None
-        diff_rel: str | None = None
-        if before_path is not None and before_path.is_file():
-            try:
-                visual = compare_images(
-                    before_path, shot, tolerance=self.tolerance, threshold=self.threshold
-                )
-            except ImageCompareError as exc:
-                summary = str(exc)
-            else:
-                share, exceeds, summary = visual.share, visual.exceeds, visual.summary()
-                name = slug(entity)
-                before_copy = self.out_dir / "diffs" / f"{name}.before.png"
-                before_copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(before_path, before_copy)
-                before_rel = self._rel(before_copy)
-                if visual.diff_image is not None:
-                    diff_path = save_png(
-                        visual.diff_image, self.out_dir / "diffs" / f"{name}.diff.png"
-                    )
-                    diff_rel = self._rel(diff_path)
-                    _attach_png(f"{entity}: before", before_copy)
-                    _attach_png(f"{entity}: after", shot)
-                    _attach_png(f"{entity}: difference", diff_path)
-        if aria_diff:
-            _attach_text(f"{entity}: ARIA difference", aria_diff)
-        _attach_text(f"{entity}: visual difference", summary)
+        check = comparison.visual_checks.get(visual.key)
         difference = PageDifference(
             entity=entity,
             aria_diff=aria_diff,
-            visual_share=share,
+            visual_share=check.share if check is not None else None,
             visual_threshold=self.threshold,
-            visual_exceeds=exceeds,
-            visual_summary=summary,
-            before=before_rel,
-            after=self._rel(shot),
-            difference=diff_rel,
+            visual_exceeds=check.exceeds if check is not None else False,
+            visual_summary=check.summary() if check is not None else _no_check(comparison, visual),
+            before=None,
+            after=self._rel(Path(visual.attachments["screenshot"])),
+            difference=None,
+            expected=not comparison.unexpected,
+            reasons=sorted({d.reason for d in comparison.differences if d.reason}),
         )
+        if check is not None:
+            self._save_pictures(entity, comparison, visual, check, difference)
+        if aria_diff:
+            attach_text(f"{entity}: ARIA difference", aria_diff)
+        attach_text(f"{entity}: visual difference", difference.visual_summary)
         self.differences.append(difference)
         return difference
+
+    def _save_pictures(
+        self,
+        entity: str,
+        comparison: Comparison,
+        visual: Observation,
+        check: VisualDiff,
+        difference: PageDifference,
+    ) -> None:
+        """The baseline's screenshot and the difference image, beside this run's."""
+        before_visual = comparison.before.get(visual.key)
+        before_path = (
+            comparison.before.attachment_path(before_visual, "screenshot")
+            if before_visual is not None
+            else None
+        )
+        if before_path is None:
+            return
+        name = slug(entity)
+        before_copy = self.out_dir / "diffs" / f"{name}.before.png"
+        before_copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(before_path, before_copy)
+        difference.before = self._rel(before_copy)
+        if check.diff_image is None:
+            return
+        diff_path = save_png(check.diff_image, self.out_dir / "diffs" / f"{name}.diff.png")
+        difference.difference = self._rel(diff_path)
+        attach_png(f"{entity}: before", before_copy)
+        attach_png(f"{entity}: after", Path(visual.attachments["screenshot"]))
+        attach_png(f"{entity}: difference", diff_path)
 
     def _rel(self, path: Path) -> str:
         try:
@@ -246,62 +284,39 @@ class BrowserRecorder:
     # --- files ------------------------------------------------------------------------
 
     def save_part(self) -> None:
-        """Write this worker's part under ``parts/`` (merged by :func:`merge_parts`)."""
-        parts = self.out_dir / PARTS_DIR
-        self.snapshot.save(parts / f"snapshot.{self.worker}.json")
+        """Write this worker's observations and page differences (see :func:`merge`)."""
+        self.core.save_part()
+        baseline = self.core.baseline
         write_json_atomic(
-            parts / f"differences.{self.worker}.json",
+            parts_dir(self.out_dir / SNAPSHOT_NAME) / f"{self.core.worker}{DIFFERENCES_PART}",
             {
-                "baseline": str(self.baseline.path)
-                if self.baseline and self.baseline.path
-                else None,
-                "baseline_release": self.baseline.meta.release if self.baseline else None,
+                "baseline": str(baseline.path) if baseline and baseline.path else None,
+                "baseline_release": baseline.meta.release if baseline else None,
                 "release": self.release,
                 "pages": [asdict(d) for d in self.differences],
             },
         )
 
 
-def merge_parts(out_dir: Path) -> Path | None:
+def merge(out_dir: Path) -> Path | None:
     """Merge every worker's part into ``snapshot.json`` and ``differences.json``."""
-    parts = sorted((out_dir / PARTS_DIR).glob("snapshot.*.json"))
-    if not parts:
-        return None
-    merged: Snapshot | None = None
-    for part in parts:
-        loaded = Snapshot.load(part)
-        # Paths in a part are relative to parts/; make them absolute before re-saving.
-        absolute = [
-            Observation(
-                key=o.key,
-                value=o.value,
-                source=o.source,
-                release=o.release,
-                attachments={
-                    n: str(loaded.attachment_path(o, n) or r) for n, r in o.attachments.items()
-                },
-            )
-            for o in loaded
-        ]
-        if merged is None:
-            merged = Snapshot(loaded.meta)
-        merged.extend(absolute)
-    assert merged is not None
     target = out_dir / SNAPSHOT_NAME
-    merged.save(target)
-
     pages: list[dict[str, Any]] = []
     header: dict[str, Any] = {}
-    for part in sorted((out_dir / PARTS_DIR).glob("differences.*.json")):
+    for part in sorted(parts_dir(target).glob(f"*{DIFFERENCES_PART}")):
         data = json.loads(part.read_text())
         pages.extend(data.get("pages", []))
         header = {k: v for k, v in data.items() if k != "pages"}
+    merged = merge_parts(target)
+    if merged is None:
+        return None
     pages.sort(key=lambda p: str(p["entity"]))
     write_json_atomic(out_dir / DIFFERENCES_NAME, {**header, "pages": pages})
     return target
 
 
-def _joined(texts: Any) -> str:
+def joined_regions(texts: Any) -> str:
+    """The regions' ARIA texts as one text, region by region."""
     if not isinstance(texts, dict):
         return str(texts)
     return "".join(
@@ -310,19 +325,7 @@ def _joined(texts: Any) -> str:
     )
 
 
-def _attach_text(name: str, text: str) -> None:
-    try:
-        import allure
-    except ImportError:  # allure is optional at run time: the files on disk remain
-        return
-    allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
-
-
-def _attach_png(name: str, path: Path) -> None:
-    try:
-        import allure
-    except ImportError:
-        return
-    allure.attach.file(  # type: ignore[no-untyped-call]
-        str(path), name=name, attachment_type=allure.attachment_type.PNG
-    )
+def _no_check(comparison: Comparison, visual: Observation) -> str:
+    if comparison.before.get(visual.key) is None:
+        return "no baseline screenshot"
+    return "the screenshots could not be compared"

@@ -24,6 +24,9 @@ from moodle_regress.files import write_json_atomic
 from moodle_regress.guard import MARKER_IDNUMBER, ensure_writable
 from moodle_regress.plugins import installed_formats, installed_themes, site_code_dir
 from moodle_regress.seeding.apply import SeedError
+from moodle_ws.areas.courses import CourseCreate, CourseUpdate
+from moodle_ws.areas.enrol import ManualEnrolment
+from moodle_ws.areas.users import UserCreate
 from moodle_ws.redaction import register_secret
 
 if TYPE_CHECKING:
@@ -129,27 +132,24 @@ def seed_users(client: MoodleClient, admin: Credentials) -> dict[str, SeedUser]:
 
 def ensure_users(client: MoodleClient, users: list[SeedUser]) -> dict[str, int]:
     """Create the users Moodle does not have yet; returns username -> id."""
-    found = client.call(
-        "core_user_get_users_by_field", field="username", values=[u.username for u in users]
-    )
-    ids = {str(u["username"]): int(u["id"]) for u in found}
+    found = client.users.get_by_field("username", [u.username for u in users])
+    ids = {u.username: u.id for u in found if u.username}
     missing = [u for u in users if u.username not in ids]
     if missing:
-        created = client.call(
-            "core_user_create_users",
-            users=[
-                {
-                    "username": u.username,
-                    "password": u.password,
-                    "firstname": u.firstname,
-                    "lastname": u.lastname,
-                    "email": f"{u.username}@example.invalid",
-                    "auth": "manual",
-                }
+        created = client.users.create(
+            [
+                UserCreate(
+                    username=u.username,
+                    password=u.password,
+                    firstname=u.firstname,
+                    lastname=u.lastname,
+                    email=f"{u.username}@example.invalid",
+                    auth="manual",
+                )
                 for u in missing
-            ],
+            ]
         )
-        ids.update({str(u["username"]): int(u["id"]) for u in created})
+        ids.update({u.username: u.id for u in created})
     return ids
 
 
@@ -163,37 +163,30 @@ def ensure_course(
     theme: str = "",
 ) -> int:
     """The id of the course with ``shortname``, creating it if needed."""
-    found = client.call("core_course_get_courses_by_field", field="shortname", value=shortname)
-    courses = found.get("courses") or []
+    courses = client.courses.get_by_field("shortname", shortname)
     if courses:
         course = courses[0]
-        if theme and course.get("theme") != theme:
-            client.call(
-                "core_course_update_courses", courses=[{"id": course["id"], "forcetheme": theme}]
-            )
-        return int(course["id"])
-    spec: dict[str, Any] = {
-        "shortname": shortname,
-        "fullname": fullname,
-        "categoryid": category_id,
-        "format": course_format,
-        "visible": 1,
-    }
-    if course_format not in SECTIONLESS_FORMATS:
-        spec["numsections"] = NUMSECTIONS
-    if theme:
-        spec["forcetheme"] = theme
-    created = client.call("core_course_create_courses", courses=[spec])
-    return int(created[0]["id"])
+        if theme and course.extra_fields.get("theme") != theme:
+            client.courses.update([CourseUpdate(id=course.id, forcetheme=theme)])
+        return course.id
+    spec = CourseCreate(
+        shortname=shortname,
+        fullname=fullname,
+        categoryid=category_id,
+        format=course_format,
+        visible=True,
+        numsections=None if course_format in SECTIONLESS_FORMATS else NUMSECTIONS,
+        forcetheme=theme or None,
+    )
+    return client.courses.create([spec])[0].id
 
 
 def hide_section(client: MoodleClient, course_id: int, number: int) -> None:
     """Hide section ``number`` of a course (idempotent)."""
-    contents = client.call("core_course_get_contents", courseid=course_id)
-    for section in contents:
-        if int(section.get("section", -1)) == number:
-            if int(section.get("visible", 1)):
-                client.call("core_course_edit_section", action="hide", id=int(section["id"]))
+    for section in client.sections.list(course_id):
+        if section.section == number:
+            if section.visible is not False:
+                client.sections.hide(course_id, [section.id])
             return
     raise SeedError(f"course {course_id} has no section {number} to hide")
 
@@ -201,12 +194,13 @@ def hide_section(client: MoodleClient, course_id: int, number: int) -> None:
 def enrol(client: MoodleClient, user_ids: dict[str, int], plan: list[tuple[str, int, str]]) -> None:
     """Manual enrolments: (username, course id, role shortname)."""
     if plan:
-        client.call(
-            "enrol_manual_enrol_users",
-            enrolments=[
-                {"roleid": ROLE_IDS[role], "userid": user_ids[username], "courseid": course_id}
+        client.enrol.manual_enrol(
+            [
+                ManualEnrolment(
+                    userid=user_ids[username], courseid=course_id, roleid=ROLE_IDS[role]
+                )
                 for username, course_id, role in plan
-            ],
+            ]
         )
 
 
@@ -244,8 +238,7 @@ def enable_enrol_instance(
 
 def enabled_methods(client: MoodleClient, course_id: int) -> set[str]:
     """Enrolment methods the course has turned on (Moodle lists only enabled instances)."""
-    methods = client.call("core_enrol_get_course_enrolment_methods", courseid=course_id)
-    return {str(m["type"]) for m in methods}
+    return {m.type for m in client.enrol.get_course_enrolment_methods(course_id)}
 
 
 # --- the whole seed --------------------------------------------------------------------
@@ -271,20 +264,19 @@ def seed(
     release = str(info.get("release", ""))
     site_names = [str(info.get("sitename", ""))]
     # The front page course (id 1) holds the site's short name, shown in the navbar.
-    front = client.call("core_course_get_courses_by_field", field="id", value="1")
-    site_names += [str(c.get("shortname", "")) for c in front.get("courses") or []]
+    site_names += [c.shortname for c in client.courses.get_by_field("id", 1)]
     # Longest first, so a short name inside the full name does not break it up.
     site_names.sort(key=len, reverse=True)
     base = client.url
     users = seed_users(client, admin)
     user_ids = ensure_users(client, [u for r, u in users.items() if r != "admin"])
 
-    categories = client.call("core_course_get_categories")
+    categories = client.categories.get()
     if not categories:
         raise SeedError(f"{base} has no course category to put the suites' courses in")
     # Not the hidden category that marks a test site: people would not see the courses.
-    usable = [c for c in categories if c.get("idnumber") != MARKER_IDNUMBER] or categories
-    category_id = int(min(usable, key=lambda c: int(c["id"]))["id"])
+    usable = [c for c in categories if c.idnumber != MARKER_IDNUMBER] or categories
+    category_id = min(c.id for c in usable)
 
     context = browser.new_context(storage_state=str(states.get(browser, "admin", admin)))
     try:

@@ -10,9 +10,7 @@ an earlier run.  pytest-playwright's own options (``--headed``, ``--tracing``,
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Generator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +18,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 from moodle_regress.browser.launch import BrowserNotFoundError, BrowserSelection, select_browser
 from moodle_regress.browser.pytest_options import add_options, baseline_path, output_dir
-from moodle_regress.browser.record import PARTS_DIR, BrowserRecorder, merge_parts
+from moodle_regress.browser.record import SNAPSHOT_NAME, BrowserRecorder, merge
 from moodle_regress.browser.seed import BrowserSeed, seed_once
-from moodle_regress.browser.session import StorageStates, worker_id
+from moodle_regress.browser.session import StorageStates
 from moodle_regress.browser.waits import guard_against_tours
 from moodle_regress.guard import WriteRefusedError
+from moodle_regress.pytest_plugin import run_shared_dir
+from moodle_regress.recording import clear_parts, load_baseline, load_expected, worker_of
 from moodle_regress.site import SiteDescriptor, SiteError, resolve_site
-from moodle_regress.snapshot import Snapshot, SnapshotError
 from moodle_regress.suites.browser.helpers import MoodlePage
 
 VIEWPORT = {"width": 1280, "height": 900}
@@ -47,17 +46,14 @@ def pytest_configure(config: pytest.Config) -> None:
     args = " ".join(config.invocation_params.args)
     if "--tracing" not in args and hasattr(config.option, "tracing"):
         config.option.tracing = "retain-on-failure"
-    if not hasattr(config, "workerinput"):
+    if worker_of(config) == "main":
         # The controller clears earlier parts; workers only ever add theirs.
-        parts = output_dir(config) / PARTS_DIR
-        if parts.is_dir():
-            for stale in parts.iterdir():
-                stale.unlink()
+        clear_parts(output_dir(config) / SNAPSHOT_NAME)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput"):
-        merge_parts(output_dir(session.config))
+    if worker_of(session.config) == "main":
+        merge(output_dir(session.config))
 
 
 # --- the site and the browser ------------------------------------------------------------
@@ -109,12 +105,6 @@ def browser_context_args(browser_site: SiteDescriptor) -> dict[str, Any]:
 # --- data, sign-in, pages ------------------------------------------------------------------
 
 
-def _shared_dir(factory: pytest.TempPathFactory) -> Path:
-    base = factory.getbasetemp()
-    # Under xdist each worker's basetemp sits in one run folder shared by all workers.
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 @pytest.fixture(scope="session")
 def storage_states(
     browser_site: SiteDescriptor, tmp_path_factory: pytest.TempPathFactory
@@ -136,7 +126,7 @@ def browser_seed(
             browser_site,
             browser,
             storage_states,
-            _shared_dir(tmp_path_factory),
+            run_shared_dir(pytestconfig, tmp_path_factory),
             allow_writes=bool(pytestconfig.getoption("allow_writes", default=False)),
         )
     except WriteRefusedError as exc:
@@ -179,21 +169,16 @@ def moodle_page(
 def browser_recorder(
     pytestconfig: pytest.Config, browser_site: SiteDescriptor, browser_seed: BrowserSeed
 ) -> Generator[BrowserRecorder, None, None]:
-    baseline: Snapshot | None = None
     path = baseline_path(pytestconfig)
-    if path is not None:
-        try:
-            baseline = Snapshot.load(path)
-        except SnapshotError as exc:
-            raise pytest.UsageError(f"--moodle-browser-baseline: {exc}") from None
     recorder = BrowserRecorder(
         output_dir(pytestconfig),
         site_url=browser_seed.site_url,
         release=browser_seed.release,
-        baseline=baseline,
+        baseline=load_baseline(str(path) if path else None, "--moodle-browser-baseline"),
+        expected=load_expected(pytestconfig.getoption("moodle_expected", default=None)),
         threshold=float(pytestconfig.getoption("moodle_visual_threshold")),
         tolerance=int(pytestconfig.getoption("moodle_visual_tolerance")),
-        worker=worker_id(),
+        worker=worker_of(pytestconfig),
         site_names=tuple(browser_seed.site_names),
     )
     yield recorder
