@@ -180,6 +180,14 @@ class ExpectedChanges:
         return cls.parse(text, source=str(path))
 
     @classmethod
+    def load_all(cls, paths: Sequence[Path]) -> ExpectedChanges | None:
+        """The rules of several files, in order (the first match explains); None for none."""
+        loaded = [cls.load(path) for path in paths]
+        if not loaded:
+            return None
+        return cls([r for e in loaded for r in e.rules], ", ".join(e.source for e in loaded))
+
+    @classmethod
     def parse(cls, text: str, *, source: str = "<expected>") -> ExpectedChanges:
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -30,14 +30,7 @@ def encode_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str | int):
-                raise ParameterEncodingError(
-                    f"parameter {prefix or '<root>'!s} has a key of type "
-                    f"{type(key).__name__}; keys must be str or int"
-                )
-            name = f"{prefix}[{key}]" if prefix else str(key)
-            yield from _flatten(item, name)
+        yield from _flatten_mapping(value, prefix)
         return
     if not prefix:
         raise ParameterEncodingError("the parameters must be a mapping of names to values")
@@ -49,15 +42,8 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, BaseModel):
         # Typed inputs (moodle_ws.records.Input) encode as their set fields.
         yield from _flatten(value.model_dump(exclude_none=True, by_alias=True), prefix)
-        return
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ParameterEncodingError(
-            f"parameter {prefix!r} is {value!r}; Moodle accepts only finite numbers"
-        )
-    if isinstance(value, bool):
-        yield prefix, "1" if value else "0"
-    elif isinstance(value, int | float | str):
-        yield prefix, str(value)
+    elif isinstance(value, bool | int | float | str):
+        yield prefix, _scalar(value, prefix)
     elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
         for index, item in enumerate(value):
             yield from _flatten(item, f"{prefix}[{index}]")
@@ -66,3 +52,23 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:
             f"parameter {prefix!r} has a value of type {type(value).__name__}, "
             "which Moodle's REST protocol cannot carry"
         )
+
+
+def _flatten_mapping(value: Mapping[Any, Any], prefix: str) -> Iterator[tuple[str, str]]:
+    for key, item in value.items():
+        if not isinstance(key, str | int):
+            raise ParameterEncodingError(
+                f"parameter {prefix or '<root>'!s} has a key of type "
+                f"{type(key).__name__}; keys must be str or int"
+            )
+        yield from _flatten(item, f"{prefix}[{key}]" if prefix else str(key))
+
+
+def _scalar(value: Scalar, prefix: str) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterEncodingError(
+            f"parameter {prefix!r} is {value!r}; Moodle accepts only finite numbers"
+        )
+    return str(value)

@@ -64,7 +64,27 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     with label("site_info"):
         seen["info"] = client.site.info()
+    cat_id = _typed_categories(client, label, seen)
+    course_id = _typed_courses(client, label, seen, cat_id)
+    _typed_sections(client, label, seen, course_id)
+    ids = _typed_users(client, label, seen)
+    _typed_enrol(client, label, seen, course_id, ids)
+    _typed_groups(client, label, seen, course_id, ids)
+    _typed_cohorts(client, label, seen, ids)
+    assignment = RoleAssignment(
+        roleid=MANAGER_ROLE_ID, userid=ids[0], contextlevel="coursecat", instanceid=cat_id
+    )
+    with label("roles_assign"):
+        client.roles.assign([assignment])
+    with label("roles_unassign"):
+        client.roles.unassign([assignment])
+    with label("files_upload"):
+        seen["uploaded"] = client.files.upload([("notes.txt", b"recorded by moodle_ws\n")])
+    _typed_cleanup(client, label, seen, course_id=course_id, ids=ids, cat_id=cat_id)
+    return seen
 
+
+def _typed_categories(client: MoodleClient, label: Label, seen: dict[str, Any]) -> int:
     with label("categories_create"):
         (cat,) = client.categories.create(
             [CategoryCreate(name=f"{PREFIX} category", idnumber=f"{PREFIX}-cat")]
@@ -73,14 +93,17 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
         seen["categories"] = client.categories.get({"id": cat.id})
     with label("categories_update"):
         client.categories.update([CategoryUpdate(id=cat.id, name=f"{PREFIX} category 2")])
+    return cat.id
 
+
+def _typed_courses(client: MoodleClient, label: Label, seen: dict[str, Any], cat_id: int) -> int:
     with label("courses_create"):
         (course,) = client.courses.create(
             [
                 CourseCreate(
                     fullname=f"{PREFIX} course",
                     shortname=f"{PREFIX}-c1",
-                    categoryid=cat.id,
+                    categoryid=cat_id,
                     format="topics",
                     numsections=2,
                     summary="<p>recorded</p>",
@@ -97,25 +120,32 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
         client.courses.update([CourseUpdate(id=course.id, fullname=f"{PREFIX} course 2")])
     with label("courses_contents"):
         seen["contents"] = client.courses.contents(course.id)
+    return course.id
 
+
+def _typed_sections(
+    client: MoodleClient, label: Label, seen: dict[str, Any], course_id: int
+) -> None:
     with label("sections_state"):
-        seen["state"] = client.sections.state(course.id)
+        seen["state"] = client.sections.state(course_id)
     with label("sections_add"):
-        added = client.sections.add(course.id)
+        added = client.sections.add(course_id)
     with label("sections_rename"):
-        client.sections.rename(course.id, added.id, f"{PREFIX} section")
+        client.sections.rename(course_id, added.id, f"{PREFIX} section")
     with label("sections_hide"):
-        client.sections.hide(course.id, [added.id])
+        client.sections.hide(course_id, [added.id])
     with label("sections_show"):
-        client.sections.show(course.id, [added.id])
+        client.sections.show(course_id, [added.id])
     first = seen["state"].section[0].id
     with label("sections_move"):
-        client.sections.move(course.id, [added.id], after=first)
+        client.sections.move(course_id, [added.id], after=first)
     with label("sections_list"):
-        seen["sections"] = client.sections.list(course.id)
+        seen["sections"] = client.sections.list(course_id)
     with label("sections_delete"):
-        client.sections.delete(course.id, [added.id])
+        client.sections.delete(course_id, [added.id])
 
+
+def _typed_users(client: MoodleClient, label: Label, seen: dict[str, Any]) -> list[int]:
     with label("users_create"):
         users = client.users.create(
             [
@@ -134,14 +164,19 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
         seen["users"] = client.users.get_by_field("username", [u.username for u in users])
     with label("users_update"):
         client.users.update([UserUpdate(id=ids[0], city="Recife", lastname="Updated")])
+    return ids
 
+
+def _typed_enrol(
+    client: MoodleClient, label: Label, seen: dict[str, Any], course_id: int, ids: list[int]
+) -> None:
     with label("enrol_methods"):
-        methods = client.enrol.get_course_enrolment_methods(course.id)
+        methods = client.enrol.get_course_enrolment_methods(course_id)
         seen["methods"] = methods
     with label("enrol_manual"):
-        client.enrol.manual_enrol([ManualEnrolment(userid=i, courseid=course.id) for i in ids])
+        client.enrol.manual_enrol([ManualEnrolment(userid=i, courseid=course_id) for i in ids])
     with label("enrol_enrolled_users"):
-        seen["enrolled"] = client.enrol.get_enrolled_users(course.id)
+        seen["enrolled"] = client.enrol.get_enrolled_users(course_id)
     with label("enrol_users_courses"):
         seen["users_courses"] = client.enrol.get_users_courses(ids[0])
     for method in methods:
@@ -152,7 +187,7 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
                 )
             with label("enrol_self_enrol_disabled"):
                 seen["self_enrol"] = _capture(
-                    partial(client.enrol.self_enrol, course.id, instanceid=method.id)
+                    partial(client.enrol.self_enrol, course_id, instanceid=method.id)
                 )
         if method.type == "guest":
             with label("enrol_guest_info"):
@@ -160,14 +195,18 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
                     partial(client.enrol.get_guest_instance_info, method.id)
                 )
 
+
+def _typed_groups(
+    client: MoodleClient, label: Label, seen: dict[str, Any], course_id: int, ids: list[int]
+) -> None:
     with label("groups_create"):
         (group,) = client.groups.create(
-            [GroupCreate(courseid=course.id, name=f"{PREFIX} group", idnumber=f"{PREFIX}-g1")]
+            [GroupCreate(courseid=course_id, name=f"{PREFIX} group", idnumber=f"{PREFIX}-g1")]
         )
     with label("groups_add_members"):
         client.groups.add_members([GroupMember(groupid=group.id, userid=i) for i in ids])
     with label("groups_get_course_groups"):
-        seen["groups"] = client.groups.get_course_groups(course.id)
+        seen["groups"] = client.groups.get_course_groups(course_id)
     with label("groups_get_members"):
         seen["group_members"] = client.groups.get_members([group.id])
     with label("groups_delete_members"):
@@ -175,6 +214,10 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
     with label("groups_delete"):
         client.groups.delete([group.id])
 
+
+def _typed_cohorts(
+    client: MoodleClient, label: Label, seen: dict[str, Any], ids: list[int]
+) -> None:
     with label("cohorts_create"):
         (cohort,) = client.cohorts.create(
             [CohortCreate(name=f"{PREFIX} cohort", idnumber=f"{PREFIX}-co1")]
@@ -190,29 +233,27 @@ def scenario_typed(client: MoodleClient, label: Label) -> dict[str, Any]:
     with label("cohorts_delete"):
         client.cohorts.delete([cohort.id])
 
-    assignment = RoleAssignment(
-        roleid=MANAGER_ROLE_ID, userid=ids[0], contextlevel="coursecat", instanceid=cat.id
-    )
-    with label("roles_assign"):
-        client.roles.assign([assignment])
-    with label("roles_unassign"):
-        client.roles.unassign([assignment])
 
-    with label("files_upload"):
-        seen["uploaded"] = client.files.upload([("notes.txt", b"recorded by moodle_ws\n")])
-
+def _typed_cleanup(
+    client: MoodleClient,
+    label: Label,
+    seen: dict[str, Any],
+    *,
+    course_id: int,
+    ids: list[int],
+    cat_id: int,
+) -> None:
     with label("enrol_manual_unenrol"):
-        client.enrol.manual_unenrol([ManualUnenrolment(userid=i, courseid=course.id) for i in ids])
+        client.enrol.manual_unenrol([ManualUnenrolment(userid=i, courseid=course_id) for i in ids])
     with label("courses_delete_unknown"), warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         seen["delete_warnings"] = client.courses.delete([999999])
     with label("courses_delete"):
-        client.courses.delete([course.id])
+        client.courses.delete([course_id])
     with label("users_delete"):
         client.users.delete(ids)
     with label("categories_delete"):
-        client.categories.delete([cat.id], recursive=True)
-    return seen
+        client.categories.delete([cat_id], recursive=True)
 
 
 def _capture(fn: Callable[[], Any]) -> Any:
@@ -278,8 +319,15 @@ def scenario_site_errors(
     client: MoodleClient, recorder: RecordingTransport, admin: tuple[str, str], cfg: CfgRunner
 ) -> None:
     """Errors that need the site's configuration changed: only on a throw-away site."""
-    url = client.url
-    # A non-admin user: admins keep access in maintenance mode.
+    student_id, student_client = _student(client, recorder)
+    _maintenance_errors(client, student_client, recorder, cfg)
+    _upgrade_errors(client, recorder, cfg)
+    _protocol_errors(client, recorder, admin, cfg)
+    client.users.delete([student_id])
+
+
+def _student(client: MoodleClient, recorder: RecordingTransport) -> tuple[int, MoodleClient]:
+    """A non-admin user and a client with its token: admins keep access in maintenance mode."""
     found = client.users.get_by_field("username", [f"{PREFIX}-student"])
     if found:  # left behind by an interrupted run
         client.users.delete([found[0].id])
@@ -294,20 +342,25 @@ def scenario_site_errors(
             )
         ]
     )
-    student_token = request_token(url, f"{PREFIX}-student", USER_PASSWORD)
-    student_client = MoodleClient(url, student_token, transport=recorder, sleep=_no_sleep)
+    token = request_token(client.url, f"{PREFIX}-student", USER_PASSWORD)
+    return student.id, MoodleClient(client.url, token, transport=recorder, sleep=_no_sleep)
 
+
+def _maintenance_errors(
+    client: MoodleClient, student: MoodleClient, recorder: RecordingTransport, cfg: CfgRunner
+) -> None:
     cfg("maintenance_enabled", "1")
     try:
         with recorder.label("error_maintenance"):
-            _expect_error(lambda: student_client.call("core_webservice_get_site_info"))
+            _expect_error(lambda: student.call("core_webservice_get_site_info"))
         with recorder.label("token_maintenance"):
             _expect_error(
-                lambda: request_token(url, f"{PREFIX}-student", USER_PASSWORD, transport=recorder)
+                lambda: request_token(
+                    client.url, f"{PREFIX}-student", USER_PASSWORD, transport=recorder
+                )
             )
     finally:
         cfg("maintenance_enabled", "0")
-
     cfg.cli(["maintenance.php", "--enable"])
     try:
         with recorder.label("error_cli_maintenance"):
@@ -315,6 +368,8 @@ def scenario_site_errors(
     finally:
         cfg.cli(["maintenance.php", "--disable"])
 
+
+def _upgrade_errors(client: MoodleClient, recorder: RecordingTransport, cfg: CfgRunner) -> None:
     # While the flag is set Moodle's CLI refuses to run too (cfg.php cannot unset
     # it), so it is set to expire shortly: lib/setup.php clears an expired flag.
     expires = int(time.time()) + 20
@@ -322,7 +377,6 @@ def scenario_site_errors(
     with recorder.label("error_upgrade_running"):
         _expect_error(lambda: client.call("core_webservice_get_site_info"))
     time.sleep(max(0, expires - time.time()) + 2)
-
     # An upgrade pending (code newer than the database): Moodle's web-service
     # server does not check for it, so the call is answered as usual.  Recorded
     # to show exactly that; the client cannot tell and says so in its docs.
@@ -334,22 +388,24 @@ def scenario_site_errors(
     finally:
         cfg("version", version)
 
+
+def _protocol_errors(
+    client: MoodleClient, recorder: RecordingTransport, admin: tuple[str, str], cfg: CfgRunner
+) -> None:
     cfg("webserviceprotocols", "")
     try:
         with recorder.label("error_rest_disabled"):
             _expect_error(lambda: client.call("core_webservice_get_site_info"))
     finally:
         cfg("webserviceprotocols", "rest")
-
     cfg("enablewebservices", "0")
     try:
         with recorder.label("error_webservices_disabled"):
             _expect_error(lambda: client.call("core_webservice_get_site_info"))
         with recorder.label("token_webservices_disabled"):
-            _expect_error(lambda: request_token(url, admin[0], admin[1], transport=recorder))
+            _expect_error(lambda: request_token(client.url, admin[0], admin[1], transport=recorder))
     finally:
         cfg("enablewebservices", "1")
-    client.users.delete([student.id])
 
 
 class CfgRunner:

@@ -252,108 +252,132 @@ def seed(
     Refuses (:class:`moodle_regress.guard.WriteRefusedError`) a site not marked as a
     test site unless ``allow_writes``.
     """
-    if not site.admin_username or site.admin_password is None:
-        raise SeedError(
-            f"the site descriptor for {site.url} has no admin_username/admin_password: "
-            "the browser suites sign in as the admin to set up courses"
-        )
-    admin = Credentials(site.admin_username, site.admin_password.get_secret_value())
+    admin = admin_credentials(site)
     client = site.client()
     ensure_writable(client, allow_writes)
-    info = client.site_info()
-    release = str(info.get("release", ""))
-    site_names = [str(info.get("sitename", ""))]
-    # The front page course (id 1) holds the site's short name, shown in the navbar.
-    site_names += [c.shortname for c in client.courses.get_by_field("id", 1)]
-    # Longest first, so a short name inside the full name does not break it up.
-    site_names.sort(key=len, reverse=True)
-    base = client.url
     users = seed_users(client, admin)
     user_ids = ensure_users(client, [u for r, u in users.items() if r != "admin"])
-
-    categories = client.categories.get()
-    if not categories:
-        raise SeedError(f"{base} has no course category to put the suites' courses in")
-    # Not the hidden category that marks a test site: people would not see the courses.
-    usable = [c for c in categories if c.idnumber != MARKER_IDNUMBER] or categories
-    category_id = min(c.id for c in usable)
-
+    category_id = course_category(client)
+    code_dir = site_code_dir(site)
+    formats = installed_formats(client, code_dir)
+    themes = installed_themes(client, code_dir)
+    format_courses = {f: format_course(client, f, category_id) for f in formats}
+    theme_courses = {t: theme_course(client, t, category_id) for t in themes}
+    self_course = plain_course(client, "self", "MRB self enrolment", category_id)
+    guest_course = plain_course(client, "guest", "MRB guest access", category_id)
     context = browser.new_context(storage_state=str(states.get(browser, "admin", admin)))
     try:
         page = context.new_page()
-        formats = installed_formats(client, site_code_dir(site))
-        themes = installed_themes(client, site_code_dir(site))
-
-        format_courses: dict[str, SeedCourse] = {}
-        for fmt in formats:
-            shortname = f"{PREFIX}fmt-{fmt}"
-            cid = ensure_course(
-                client, shortname, f"MRB format {fmt}", category_id=category_id, course_format=fmt
-            )
-            course = SeedCourse(shortname, f"MRB format {fmt}", cid, fmt)
-            if course.has_sections:
-                hide_section(client, cid, HIDDEN_SECTION)
-                course.hidden_section = HIDDEN_SECTION
-            format_courses[fmt] = course
-
-        theme_courses: dict[str, SeedCourse] = {}
-        for theme in themes:
-            shortname = f"{PREFIX}theme-{theme}"
-            cid = ensure_course(
-                client,
-                shortname,
-                f"MRB theme {theme}",
-                category_id=category_id,
-                course_format="topics",
-                theme=theme,
-            )
-            theme_courses[theme] = SeedCourse(shortname, f"MRB theme {theme}", cid, "topics", theme)
-
         # The first page in each theme makes Moodle build the theme's CSS; do it here,
         # once, rather than inside a timed test.
         for course in theme_courses.values():
-            goto(page, f"{base}/course/view.php?id={course.id}")
-
-        self_id = ensure_course(
-            client,
-            f"{PREFIX}self",
-            "MRB self enrolment",
-            category_id=category_id,
-            course_format="topics",
-        )
-        guest_id = ensure_course(
-            client,
-            f"{PREFIX}guest",
-            "MRB guest access",
-            category_id=category_id,
-            course_format="topics",
-        )
-        if "self" not in enabled_methods(client, self_id):
-            enable_enrol_instance(page, base, self_id, "self", key=SELF_ENROL_KEY)
-        if "guest" not in enabled_methods(client, guest_id):
-            enable_enrol_instance(page, base, guest_id, "guest")
+            goto(page, f"{client.url}/course/view.php?id={course.id}")
+        enable_methods(client, page, self_course.id, guest_course.id)
     finally:
         context.close()
-
-    teacher, student = users["teacher"].username, users["student"].username
-    plan: list[tuple[str, int, str]] = []
-    for course in [*format_courses.values(), *theme_courses.values()]:
-        plan += [(teacher, course.id, "editingteacher"), (student, course.id, "student")]
-    plan += [(teacher, self_id, "editingteacher"), (teacher, guest_id, "editingteacher")]
-    enrol(client, user_ids, plan)
-
+    enrol(
+        client,
+        user_ids,
+        enrolment_plan(
+            users, [*format_courses.values(), *theme_courses.values()], self_course, guest_course
+        ),
+    )
     return BrowserSeed(
-        site_url=base,
-        release=release,
-        site_names=site_names,
+        site_url=client.url,
+        release=str(client.site_info().get("release", "")),
+        site_names=site_names(client),
         users=users,
         formats=formats,
         themes=themes,
         format_courses=format_courses,
         theme_courses=theme_courses,
-        self_course=SeedCourse(f"{PREFIX}self", "MRB self enrolment", self_id, "topics"),
-        guest_course=SeedCourse(f"{PREFIX}guest", "MRB guest access", guest_id, "topics"),
+        self_course=self_course,
+        guest_course=guest_course,
     )
+
+
+def admin_credentials(site: SiteDescriptor) -> Credentials:
+    if not site.admin_username or site.admin_password is None:
+        raise SeedError(
+            f"the site descriptor for {site.url} has no admin_username/admin_password: "
+            "the browser suites sign in as the admin to set up courses"
+        )
+    return Credentials(site.admin_username, site.admin_password.get_secret_value())
+
+
+def site_names(client: MoodleClient) -> list[str]:
+    """The site's full and short names (both show in the navbar), longest first."""
+    names = [str(client.site_info().get("sitename", ""))]
+    # The front page course (id 1) holds the site's short name.
+    names += [c.shortname for c in client.courses.get_by_field("id", 1)]
+    # Longest first, so a short name inside the full name does not break it up.
+    return sorted(names, key=len, reverse=True)
+
+
+def course_category(client: MoodleClient) -> int:
+    """The category for the suites' courses: the first one people can see."""
+    categories = client.categories.get()
+    if not categories:
+        raise SeedError(f"{client.url} has no course category to put the suites' courses in")
+    # Not the hidden category that marks a test site: people would not see the courses.
+    usable = [c for c in categories if c.idnumber != MARKER_IDNUMBER] or categories
+    return min(c.id for c in usable)
+
+
+def format_course(client: MoodleClient, fmt: str, category_id: int) -> SeedCourse:
+    """The course in format ``fmt``, with a hidden section where the format has sections."""
+    shortname, fullname = f"{PREFIX}fmt-{fmt}", f"MRB format {fmt}"
+    cid = ensure_course(client, shortname, fullname, category_id=category_id, course_format=fmt)
+    course = SeedCourse(shortname, fullname, cid, fmt)
+    if course.has_sections:
+        hide_section(client, cid, HIDDEN_SECTION)
+        course.hidden_section = HIDDEN_SECTION
+    return course
+
+
+def theme_course(client: MoodleClient, theme: str, category_id: int) -> SeedCourse:
+    """A topics course forcing ``theme``."""
+    shortname, fullname = f"{PREFIX}theme-{theme}", f"MRB theme {theme}"
+    cid = ensure_course(
+        client,
+        shortname,
+        fullname,
+        category_id=category_id,
+        course_format="topics",
+        theme=theme,
+    )
+    return SeedCourse(shortname, fullname, cid, "topics", theme)
+
+
+def plain_course(client: MoodleClient, name: str, fullname: str, category_id: int) -> SeedCourse:
+    shortname = f"{PREFIX}{name}"
+    cid = ensure_course(
+        client, shortname, fullname, category_id=category_id, course_format="topics"
+    )
+    return SeedCourse(shortname, fullname, cid, "topics")
+
+
+def enable_methods(client: MoodleClient, page: Page, self_id: int, guest_id: int) -> None:
+    """Self enrolment (with its key) and guest access, through the admin's forms."""
+    if "self" not in enabled_methods(client, self_id):
+        enable_enrol_instance(page, client.url, self_id, "self", key=SELF_ENROL_KEY)
+    if "guest" not in enabled_methods(client, guest_id):
+        enable_enrol_instance(page, client.url, guest_id, "guest")
+
+
+def enrolment_plan(
+    users: dict[str, SeedUser],
+    courses: list[SeedCourse],
+    self_course: SeedCourse,
+    guest_course: SeedCourse,
+) -> list[tuple[str, int, str]]:
+    """Teacher and student in every format and theme course; the teacher in the others."""
+    teacher, student = users["teacher"].username, users["student"].username
+    plan: list[tuple[str, int, str]] = []
+    for course in courses:
+        plan += [(teacher, course.id, "editingteacher"), (student, course.id, "student")]
+    plan += [(teacher, c.id, "editingteacher") for c in (self_course, guest_course)]
+    return plan
 
 
 def seed_once(

@@ -120,9 +120,31 @@ def _e(value: object) -> str:
 
 
 def _pretty(value: Any) -> str:
+    """A value as a person reads it: text as text; a mapping of texts of several lines
+    (an ARIA snapshot's regions) as each name followed by its text, indented; the rest
+    as indented JSON."""
     if isinstance(value, str):
         return value
+    if _is_texts(value):
+        return "".join(_text_block(str(name), text) for name, text in value.items())
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def _is_texts(value: Any) -> bool:
+    """A mapping whose values are texts or absent, one text at least of several lines."""
+    if not isinstance(value, dict) or not value:
+        return False
+    texts = value.values()
+    return all(v is None or isinstance(v, str) for v in texts) and any(
+        isinstance(v, str) and "\n" in v.strip() for v in texts
+    )
+
+
+def _text_block(name: str, text: str | None) -> str:
+    if text is None:
+        return f"{name}: (absent)\n"
+    body = "".join(f"  {line}\n" if line else "\n" for line in text.rstrip("\n").split("\n"))
+    return f"{name}:\n{body}"
 
 
 def _value_block(title: str, obs: Observation | None) -> str:
@@ -347,16 +369,47 @@ def render_html(
     ``AdhocResult.by_class()`` gives them, for a rehearsal; ``preface`` (HTML the tool
     wrote, such as the preflight's section) goes at the top of the main part."""
     before, after = comparison.before.meta, comparison.after.meta
-    counts = comparison.counts()
     heading = title or (f"What changed: {before.release or 'before'} → {after.release or 'after'}")
-    areas = comparison.areas()
-    area_rows = "".join(
-        f"<tr><td>{_e(area)}</td><td>{c.added}</td><td>{c.removed}</td><td>{c.changed}</td>"
-        f"<td>{c.expected}</td><td>{c.unexpected}</td></tr>"
-        for area in areas
-        for c in [comparison.counts(area)]
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(heading)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{_e(heading)}</h1>{_meta_table(before, after)}"
+        f"<div class='cards' id='summary'>{_cards(comparison)}</div>"
+        f"{_notes_line(comparison)}{_area_table(comparison)}"
+        f"{_adhoc_html(adhoc_tasks)}{_notes_html(comparison)}</header>"
+        f"<main>{preface}{_filters(comparison.areas())}"
+        + _body(comparison)
+        + _unused_rules(comparison)
+        + f"</main><footer>moodle-regress {_e(__version__)}</footer>"
+        f"<script>{_JS}</script></body></html>"
     )
-    cards = "".join(
+
+
+def _meta_table(before: SnapshotMeta, after: SnapshotMeta) -> str:
+    rows = (
+        ("site", "site_name"),
+        ("URL", "site_url"),
+        ("release", "release"),
+        ("version", "version"),
+        ("theme", "theme"),
+        ("database", "database"),
+        ("plan", "plan"),
+        ("taken", "created_at"),
+    )
+    return (
+        "<table class='meta'><tr><th></th><th>before</th><th>after</th></tr>"
+        + "".join(_meta_row(label, before, after, name) for label, name in rows)
+        + "</table>"
+    )
+
+
+def _cards(comparison: Comparison) -> str:
+    counts = comparison.counts()
+    unexpected_css = "unexpected" + ("" if counts.unexpected else " none")
+    return "".join(
         f"<div class='card {css}' data-count='{name}'><b>{value}</b>{_e(name)}</div>"
         for name, value, css in (
             ("differences", counts.total, ""),
@@ -364,51 +417,29 @@ def render_html(
             ("removed", counts.removed, ""),
             ("changed", counts.changed, ""),
             ("expected", counts.expected, ""),
-            (
-                "unexpected",
-                counts.unexpected,
-                "unexpected" + ("" if counts.unexpected else " none"),
-            ),
+            ("unexpected", counts.unexpected, unexpected_css),
             ("unchanged", counts.unchanged, ""),
             *_extra_cards(comparison),
         )
     )
-    options = "".join(f"<option value='{_e(a)}'>{_e(a)}</option>" for a in areas)
-    body: list[str] = []
-    for area, entities in comparison.by_area().items():
-        body.append(f"<section class='area' data-area='{_e(area)}'><h2>{_e(area)}</h2>")
-        for entity, diffs in entities.items():
-            body.append(_entity(comparison, entity, diffs))
-        body.append("</section>")
-    if not comparison.differences:
-        body.append("<p id='nodiff'>No differences: every observation is the same.</p>")
-    unused = "".join(f"<li>{_e(rule)}</li>" for rule in comparison.unused_rules)
-    unused_html = (
-        f"<h2>Expected-changes rules that matched nothing</h2><ul>{unused}</ul>" if unused else ""
+
+
+def _area_table(comparison: Comparison) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(area)}</td><td>{c.added}</td><td>{c.removed}</td><td>{c.changed}</td>"
+        f"<td>{c.expected}</td><td>{c.unexpected}</td></tr>"
+        for area in comparison.areas()
+        for c in [comparison.counts(area)]
     )
-    meta = (
-        "<table class='meta'><tr><th></th><th>before</th><th>after</th></tr>"
-        + _meta_row("site", before, after, "site_name")
-        + _meta_row("URL", before, after, "site_url")
-        + _meta_row("release", before, after, "release")
-        + _meta_row("version", before, after, "version")
-        + _meta_row("theme", before, after, "theme")
-        + _meta_row("database", before, after, "database")
-        + _meta_row("plan", before, after, "plan")
-        + _meta_row("taken", before, after, "created_at")
-        + "</table>"
-    )
-    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
     return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{_e(heading)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>{_e(heading)}</h1>{meta}<div class='cards' id='summary'>{cards}</div>"
-        f"{_notes_line(comparison)}"
         "<table class='areas'><tr><th>area</th><th>added</th><th>removed</th><th>changed</th>"
-        f"<th>expected</th><th>unexpected</th></tr>{area_rows}</table>"
-        f"{_adhoc_html(adhoc_tasks)}{_notes_html(comparison)}</header><main>"
+        f"<th>expected</th><th>unexpected</th></tr>{rows}</table>"
+    )
+
+
+def _filters(areas: list[str]) -> str:
+    options = "".join(f"<option value='{_e(a)}'>{_e(a)}</option>" for a in areas)
+    return (
         "<div class='filters'>"
         f"<label>Area <select id='f-area'><option value=''>all</option>{options}</select></label>"
         "<label>Verdict <select id='f-expected'><option value=''>all</option>"
@@ -426,11 +457,25 @@ def render_html(
         "<option value='unexplained'>unexplained</option></select></label>"
         "<label>Key <input id='f-text' type='search' placeholder='filter by key'></label>"
         "<span><b id='shown'>0</b> shown</span></div>"
-        + "".join(body)
-        + unused_html
-        + f"</main><footer>moodle-regress {_e(__version__)}</footer>"
-        f"<script>{_JS}</script></body></html>"
     )
+
+
+def _body(comparison: Comparison) -> str:
+    if not comparison.differences:
+        return "<p id='nodiff'>No differences: every observation is the same.</p>"
+    body: list[str] = []
+    for area, entities in comparison.by_area().items():
+        body.append(f"<section class='area' data-area='{_e(area)}'><h2>{_e(area)}</h2>")
+        body.extend(_entity(comparison, entity, diffs) for entity, diffs in entities.items())
+        body.append("</section>")
+    return "".join(body)
+
+
+def _unused_rules(comparison: Comparison) -> str:
+    unused = "".join(f"<li>{_e(rule)}</li>" for rule in comparison.unused_rules)
+    if not unused:
+        return ""
+    return f"<h2>Expected-changes rules that matched nothing</h2><ul>{unused}</ul>"
 
 
 def write_html_report(

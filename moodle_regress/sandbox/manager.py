@@ -446,23 +446,63 @@ class Sandbox:
             new = inspect_tree(code_dir)
             self._start_db(state)
             old_release, old_version = moodle.site_version(state.db)
-            if new.version < _decimal(old_version):
-                raise DowngradeError(
-                    f"the code in {new.root} is Moodle {new.short_release} ({new.version}), older "
-                    f"than the site's {old_release} ({old_version}): Moodle cannot downgrade",
-                    "give a code tree of the same or a later release, or restore a backup",
-                )
-            requires = new.upgrade_requires()
-            if requires and release_tuple(old_release) < release_tuple(requires):
-                raise UpgradePathError(
-                    f"Moodle {new.short_release} upgrades only from {requires} or later; the site "
-                    f"is {old_release}",
-                    f"upgrade to {requires} or later first, then to {new.short_release}",
-                )
-            report = prereqs.check(new, engine=self.engine(state), need_server=False)
-            report.raise_if_missing()
+            self._refuse_impossible_upgrade(new, old_release, old_version, state)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = self.root / "backups" / f"before-{new.short_release}-{stamp}.tar.zst"
+        tree = self._switch_code(new, backup, state, without)
+        configured = self._run_upgrade(tree, new, backup, old_release)
+        # Known to the database but absent from the new code, counted after the
+        # upgrade: Moodle itself uninstalls the standard plugins it dropped (Atto in
+        # 5.0...), so what is left are the site's own plugins the new tree lacks.
+        missing = configured.missing_plugins
+        if missing:
+            self.steps.note(
+                "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)
+            )
+        self._record_upgrade(
+            state, new, tree, configured, old_release=old_release, stamp=stamp, backup=backup
+        )
+        with self.steps.step("Starting the web server", key="serve"):
+            self._start_server(state)
+            descriptor = self._write_descriptor(state, configured.token)
+            self._check_answers(descriptor)
+        remove_in_background(self.root / "code.old")
+        return UpgradeResult(
+            old_release=old_release,
+            new_release=configured.release,
+            seconds=time.monotonic() - started,
+            backup=backup,
+            added_functions=configured.added,
+            missing_plugins=missing,
+            timings=dict(self.steps.timings),
+        )
+
+    def _refuse_impossible_upgrade(
+        self, new: CodeTree, old_release: str, old_version: str, state: SandboxState
+    ) -> None:
+        """A downgrade, a too-old site or a missing prerequisite stops before any change."""
+        if new.version < _decimal(old_version):
+            raise DowngradeError(
+                f"the code in {new.root} is Moodle {new.short_release} ({new.version}), older "
+                f"than the site's {old_release} ({old_version}): Moodle cannot downgrade",
+                "give a code tree of the same or a later release, or restore a backup",
+            )
+        requires = new.upgrade_requires()
+        if requires and release_tuple(old_release) < release_tuple(requires):
+            raise UpgradePathError(
+                f"Moodle {new.short_release} upgrades only from {requires} or later; the site "
+                f"is {old_release}",
+                f"upgrade to {requires} or later first, then to {new.short_release}",
+            )
+        report = prereqs.check(new, engine=self.engine(state), need_server=False)
+        report.raise_if_missing()
+
+    def _switch_code(
+        self, new: CodeTree, backup: Path, state: SandboxState, without: Sequence[str]
+    ) -> CodeTree:
+        """Back up the site while copying the new code (less the plugins ``without``
+        names), then put the new code in place; the sandbox is unfinished until the
+        upgrade is done."""
         staged = self.root / "code.new"
         shutil.rmtree(staged, ignore_errors=True)
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -481,7 +521,12 @@ class Sandbox:
             shutil.rmtree(old_code, ignore_errors=True)
             self.code_dir.rename(old_code)
             staged.rename(self.code_dir)
-            tree = self.tree()
+            return self.tree()
+
+    def _run_upgrade(
+        self, tree: CodeTree, new: CodeTree, backup: Path, old_release: str
+    ) -> moodle.Configured:
+        """Moodle's upgrade, then the test configuration; a failure names what failed."""
         log = self.logs / "upgrade.log"
         log_start = log.stat().st_size if log.is_file() else 0
         since = int(time.time())
@@ -492,19 +537,23 @@ class Sandbox:
             ):
                 moodle.upgrade(tree, log=log, error=SandboxError)
             with self.steps.step("Updating the test configuration", key="configure"):
-                configured = moodle.configure(tree, log=log)
+                return moodle.configure(tree, log=log)
         except SandboxError as exc:
             raise self._upgrade_failed(
                 exc, new, backup, log=log, log_start=log_start, since=since
             ) from None
-        # Known to the database but absent from the new code, counted after the
-        # upgrade: Moodle itself uninstalls the standard plugins it dropped (Atto in
-        # 5.0...), so what is left are the site's own plugins the new tree lacks.
-        missing = configured.missing_plugins
-        if missing:
-            self.steps.note(
-                "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)
-            )
+
+    def _record_upgrade(
+        self,
+        state: SandboxState,
+        new: CodeTree,
+        tree: CodeTree,
+        configured: moodle.Configured,
+        *,
+        old_release: str,
+        stamp: str,
+        backup: Path,
+    ) -> None:
         state.code_source = new.root
         state.release, state.version, state.branch = (
             configured.release,
@@ -517,20 +566,6 @@ class Sandbox:
         )
         state.unfinished = None
         self.save_state(state)
-        with self.steps.step("Starting the web server", key="serve"):
-            self._start_server(state)
-            descriptor = self._write_descriptor(state, configured.token)
-            self._check_answers(descriptor)
-        remove_in_background(self.root / "code.old")
-        return UpgradeResult(
-            old_release=old_release,
-            new_release=configured.release,
-            seconds=time.monotonic() - started,
-            backup=backup,
-            added_functions=configured.added,
-            missing_plugins=missing,
-            timings=dict(self.steps.timings),
-        )
 
     def _upgrade_failed(
         self,

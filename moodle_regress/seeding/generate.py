@@ -22,6 +22,8 @@ from moodle_regress.seeding.plan import (
     ALL_FORMATS,
     CourseSpec,
     EnrolMethodSpec,
+    GenCourses,
+    GenEnrolments,
     Plan,
     PlanError,
 )
@@ -372,27 +374,13 @@ def _courses(gen: _Gen, data: Dataset, installed: Sequence[str]) -> None:
             )
         data.courses.append(course)
     shortnames = {c.shortname for c in data.courses}
-    generated_categories = [c for c in data.categories if c.generated]
     for index, spec_gen in enumerate(gen.plan.generate.courses):
-        if spec_gen.formats == ALL_FORMATS:
-            base = list(CORE_FORMATS)
-            extras = sorted(f for f in installed if f not in CORE_FORMATS)
-        else:
-            base, extras = list(spec_gen.formats), []
-            for name in base:
-                _check_format(gen, f"generate.courses[{index}].formats", name, installed)
-        if not base:
-            raise gen.error(f"generate.courses[{index}].formats", "no formats to use")
-        if spec_gen.category is None and not generated_categories:
+        formats = _course_formats(gen, index, spec_gen, installed)
+        if spec_gen.category is None and not any(c.generated for c in data.categories):
             raise gen.error(
                 f"generate.courses[{index}].category",
                 "give a category, or generate categories for the courses to go in",
             )
-        # The first `count` courses use the core formats in turn, the same on every
-        # site; each further installed format gets `per_extra_format` more.
-        formats = [base[(n - 1) % len(base)] for n in range(1, spec_gen.count + 1)]
-        for extra in extras:
-            formats += [extra] * spec_gen.per_extra_format
         for n, course_format in enumerate(formats, start=1):
             shortname = spec_gen.shortname_pattern.format(n=n)
             if shortname in shortnames:
@@ -401,44 +389,79 @@ def _courses(gen: _Gen, data: Dataset, installed: Sequence[str]) -> None:
                     f"makes {shortname!r}, which another course already has",
                 )
             shortnames.add(shortname)
-            if spec_gen.category is not None:
-                key, external = _category_of(data, spec_gen.category)
-            else:
-                key, external = generated_categories[(n - 1) % len(generated_categories)].key, None
-            rng = gen.rng("course", shortname)
-            fake = gen.faker("course", shortname)
-            sectionless = course_format in SECTIONLESS_FORMATS
-            numsections = 0 if sectionless else rng.randint(*spec_gen.numsections)
-            numbers = list(range(1, numsections + 1))
-            hidden = set(rng.sample(numbers, min(spec_gen.hidden_sections, len(numbers))))
-            named = set(rng.sample(numbers, min(spec_gen.named_sections, len(numbers))))
-            sections = tuple(
-                Section(
-                    number,
-                    fake.catch_phrase() if number in named else None,
-                    number not in hidden,
-                )
-                for number in numbers
-                if number in hidden or number in named
-            )
-            subject = fake.bs().capitalize()
             data.courses.append(
-                Course(
-                    shortname=shortname,
-                    fullname=f"{subject} ({shortname})",
-                    category_key=key,
-                    category_ref=external,
-                    format=course_format,
-                    numsections=numsections,
-                    sections=sections,
-                    format_options=(),
-                    theme=spec_gen.theme,
-                    visible=n > spec_gen.hidden_courses,
-                    summary=fake.paragraph(nb_sentences=3),
-                    methods=_methods(spec_gen.enrolment_methods),
-                    generated=True,
+                _generated_course(
+                    gen, data, spec_gen, n=n, shortname=shortname, course_format=course_format
                 )
             )
+
+
+def _course_formats(
+    gen: _Gen, index: int, spec_gen: GenCourses, installed: Sequence[str]
+) -> list[str]:
+    """The format of each generated course, in order.
+
+    The first ``count`` courses use the core formats (or the plan's) in turn, the
+    same on every site; each further installed format gets ``per_extra_format`` more.
+    """
+    if spec_gen.formats == ALL_FORMATS:
+        base = list(CORE_FORMATS)
+        extras = sorted(f for f in installed if f not in CORE_FORMATS)
+    else:
+        base, extras = list(spec_gen.formats), []
+        for name in base:
+            _check_format(gen, f"generate.courses[{index}].formats", name, installed)
+    if not base:
+        raise gen.error(f"generate.courses[{index}].formats", "no formats to use")
+    formats = [base[(n - 1) % len(base)] for n in range(1, spec_gen.count + 1)]
+    for extra in extras:
+        formats += [extra] * spec_gen.per_extra_format
+    return formats
+
+
+def _generated_course(
+    gen: _Gen, data: Dataset, spec_gen: GenCourses, *, n: int, shortname: str, course_format: str
+) -> Course:
+    if spec_gen.category is not None:
+        key, external = _category_of(data, spec_gen.category)
+    else:
+        generated_categories = [c for c in data.categories if c.generated]
+        key, external = generated_categories[(n - 1) % len(generated_categories)].key, None
+    rng = gen.rng("course", shortname)
+    fake = gen.faker("course", shortname)
+    sectionless = course_format in SECTIONLESS_FORMATS
+    numsections = 0 if sectionless else rng.randint(*spec_gen.numsections)
+    sections = _generated_sections(rng, fake, spec_gen, numsections)
+    subject = fake.bs().capitalize()
+    return Course(
+        shortname=shortname,
+        fullname=f"{subject} ({shortname})",
+        category_key=key,
+        category_ref=external,
+        format=course_format,
+        numsections=numsections,
+        sections=sections,
+        format_options=(),
+        theme=spec_gen.theme,
+        visible=n > spec_gen.hidden_courses,
+        summary=fake.paragraph(nb_sentences=3),
+        methods=_methods(spec_gen.enrolment_methods),
+        generated=True,
+    )
+
+
+def _generated_sections(
+    rng: random.Random, fake: Faker, spec_gen: GenCourses, numsections: int
+) -> tuple[Section, ...]:
+    """Some sections hidden, some named (the rest keep the format's defaults)."""
+    numbers = list(range(1, numsections + 1))
+    hidden = set(rng.sample(numbers, min(spec_gen.hidden_sections, len(numbers))))
+    named = set(rng.sample(numbers, min(spec_gen.named_sections, len(numbers))))
+    return tuple(
+        Section(number, fake.catch_phrase() if number in named else None, number not in hidden)
+        for number in numbers
+        if number in hidden or number in named
+    )
 
 
 def _pool(data: Dataset, hint: str) -> list[str]:
@@ -447,11 +470,14 @@ def _pool(data: Dataset, hint: str) -> list[str]:
 
 def _enrolments(gen: _Gen, data: Dataset) -> None:
     seen: set[tuple[str, str, str]] = set()
-    for spec in gen.plan.enrolments:
-        triple = (spec.user, spec.course, spec.role)
+
+    def add(triple: tuple[str, str, str]) -> None:
         if triple not in seen:
             seen.add(triple)
             data.enrolments.append(Enrolment(*triple))
+
+    for spec in gen.plan.enrolments:
+        add((spec.user, spec.course, spec.role))
     for index, spec_gen in enumerate(gen.plan.generate.enrolments):
         pool = _pool(data, spec_gen.users)
         courses = [c for c in data.courses if c.generated or spec_gen.courses == "all"]
@@ -462,15 +488,7 @@ def _enrolments(gen: _Gen, data: Dataset) -> None:
                 f"generate.enrolments[{index}].users",
                 f"no users have role_hint {spec_gen.users!r}",
             )
-        if spec_gen.per_course is not None:
-            amounts = [spec_gen.per_course] * len(courses)
-        else:
-            total = spec_gen.count or 0
-            amounts = [
-                total // len(courses) + (1 if i < total % len(courses) else 0)
-                for i in range(len(courses))
-            ]
-        for course, amount in zip(courses, amounts, strict=True):
+        for course, amount in zip(courses, _amounts(spec_gen, len(courses)), strict=True):
             if amount > len(pool):
                 raise gen.error(
                     f"generate.enrolments[{index}]",
@@ -479,10 +497,15 @@ def _enrolments(gen: _Gen, data: Dataset) -> None:
                 )
             rng = gen.rng("enrol", spec_gen.role, spec_gen.users, course.shortname)
             for username in sorted(rng.sample(pool, amount)):
-                triple = (username, course.shortname, spec_gen.role)
-                if triple not in seen:
-                    seen.add(triple)
-                    data.enrolments.append(Enrolment(*triple))
+                add((username, course.shortname, spec_gen.role))
+
+
+def _amounts(spec_gen: GenEnrolments, courses: int) -> list[int]:
+    """Enrolments per course: ``per_course`` each, or ``count`` spread evenly."""
+    if spec_gen.per_course is not None:
+        return [spec_gen.per_course] * courses
+    total = spec_gen.count or 0
+    return [total // courses + (1 if i < total % courses else 0) for i in range(courses)]
 
 
 def _groups(gen: _Gen, data: Dataset) -> None:

@@ -170,6 +170,29 @@ def test_html_line_difference_for_long_text(tmp_path: Path) -> None:
     assert "<span class='ins'>+line three</span>" in page
 
 
+ARIA_BEFORE = {
+    "navigation": '- navigation "Site":\n  - link "Dashboard":\n    - /url: /my/\n',
+    "main": '- main:\n  - heading "Course overview" [level=2]\n  - paragraph: Text\n',
+    "footer": None,
+}
+
+
+def test_aria_snapshots_show_as_indented_text_with_a_line_diff() -> None:
+    after = dict(ARIA_BEFORE, main=ARIA_BEFORE["main"].replace("Course overview", "Timeline"))
+    key = "pages/dashboard@student/aria"
+    page = render_html(
+        compare(
+            Snapshot(observations=[Observation(key, ARIA_BEFORE, "browser")]),
+            Snapshot(observations=[Observation(key, after, "browser")]),
+        )
+    )
+    assert "\\n" not in page  # no JSON string with escaped newlines
+    assert "navigation:\n  - navigation &quot;Site&quot;:\n    - link" in page
+    assert "footer: (absent)" in page
+    assert "<span class='del'>-    - heading &quot;Course overview&quot; [level=2]</span>" in page
+    assert "<span class='ins'>+    - heading &quot;Timeline&quot; [level=2]</span>" in page
+
+
 def test_missing_screenshot_is_said(tmp_path: Path) -> None:
     result = _comparison(tmp_path)
     (tmp_path / "a" / "shots" / "course.png").unlink()

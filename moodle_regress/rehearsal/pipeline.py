@@ -1,0 +1,243 @@
+"""The pipeline ``rehearse`` and ``compare`` share: seed, observe (the web-service
+snapshot plus the suites), compare and report.
+
+Data flows one way: plan -> seed -> observe -> snapshot -> compare -> report.  Site B
+is observed with each suite comparing against what it recorded on site A.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moodle_regress.compare import Comparison, compare
+from moodle_regress.expected import ExpectedChanges
+from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.observe import plugins as plugins_area
+from moodle_regress.observe.questions import question_bank_reader
+from moodle_regress.plugins import local_plugins, site_code_dir
+from moodle_regress.preflight import PreflightReport, preflight_html
+from moodle_regress.preflight import stage as preflight_stage
+from moodle_regress.rehearsal.result import RehearsalError, RehearsalResult
+from moodle_regress.rehearsal.stages import StageBoard
+from moodle_regress.rehearsal.suites import SuiteOptions, run_suite
+from moodle_regress.report.html import write_html_report
+from moodle_regress.report.json_report import write_json_report
+from moodle_regress.resources import any_upgrade_expected
+from moodle_regress.site import SiteDescriptor
+from moodle_regress.snapshot import Snapshot
+
+
+def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes: bool) -> str:
+    """Apply the plan; returns a one-line summary."""
+    from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
+    from moodle_regress.seeding import local_site as local_of
+    from moodle_regress.seeding.apply import SEED_TIMEOUT
+
+    loaded = load_plan(plan)
+    local = local_of(descriptor)
+    # Writes hold many entities a call: the seeder's own timeout (the batches are
+    # sized so that calls end well within it, on slow sites too).
+    with descriptor.client(timeout=SEED_TIMEOUT) as client:
+        data = generate(loaded, seed, installed_formats=installed_formats(client, local, loaded))
+        apply_dataset(client, data, allow_writes=allow_writes, local=local)
+    counts = data.counts()
+    return ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" (tag {data.tag})"
+
+
+def observe_site(
+    descriptor: SiteDescriptor,
+    out: Path,
+    *,
+    plan: Path,
+    seed: int,
+    contract: bool = True,
+    code: Path | None = None,
+) -> Snapshot:
+    """Snapshot the site's seeded entities and site-wide facts through the web services,
+    and (``contract``) its web-service contract from its code (``code``, or the sandbox's)."""
+    from moodle_regress.observe.contract_source import observe_contract
+
+    with descriptor.client() as client:
+        observer = ApiObserver(
+            client,
+            entity_filter=prefix_filter("mr-"),
+            plugin_candidates=local_plugins(descriptor),
+            code_dir=site_code_dir(descriptor),
+            question_banks=question_bank_reader(descriptor),
+        )
+        run = observer.observe()
+    if contract:
+        found, notes = observe_contract(descriptor, code=code, log=out.with_name("contract.log"))
+        run.observations.extend(found)
+        run.meta.notes.extend(notes)
+    code_dir = site_code_dir(descriptor)
+    if code_dir is not None:
+        run.observations.extend(
+            plugins_area.observe_local(
+                code_dir, release=run.meta.release, log=out.parent / "php.log"
+            )
+        )
+    else:
+        run.meta.notes.append(plugins_area.REMOTE_NOTE)
+    run.meta.plan = plan.name
+    run.meta.seed = seed
+    run.meta.database = descriptor.db_engine
+    snapshot = run.snapshot()
+    snapshot.save(out)
+    return Snapshot.load(out)
+
+
+def combine(snapshots: Sequence[Snapshot]) -> Snapshot:
+    """One snapshot of several (observer, API suites, browser suites); first key wins."""
+    if not snapshots:
+        raise RehearsalError("nothing was observed")
+    combined = Snapshot(snapshots[0].meta)
+    for snapshot in snapshots:
+        for observation in snapshot:
+            if combined.get(observation.key) is None:
+                combined.add(snapshot.absolute(observation))
+    return combined
+
+
+def expected_files(user_file: Path | None, *, defaults: bool) -> list[Path]:
+    """The user's expected-changes file, after the rules every upgrade needs."""
+    return [*([any_upgrade_expected()] if defaults else []), *([user_file] if user_file else [])]
+
+
+def write_reports(
+    before: Snapshot,
+    after: Snapshot,
+    out: Path,
+    *,
+    expected: Sequence[Path],
+    title: str,
+    notes_tree: Path | None = None,
+    adhoc_tasks: Sequence[Mapping[str, Any]] = (),
+    preface: str = "",
+    foretold: ExpectedChanges | None = None,
+) -> Comparison:
+    """Compare, classify contract changes, explain with the upgrade notes of
+    ``notes_tree`` (the newer code), apply the expected changes, write the reports."""
+    from moodle_regress.classify import classify_contract
+    from moodle_regress.notes import explain_upgrade
+
+    comparison = classify_contract(compare(before, after))
+    if notes_tree is not None:
+        explain_upgrade(comparison, notes_tree)
+    rules = ExpectedChanges.load_all(expected)
+    if foretold is not None:
+        # The files' rules first: a reviewer's reason wins over the preflight's.
+        rules = ExpectedChanges([*(rules.rules if rules else []), *foretold.rules])
+    if rules is not None:
+        comparison = rules.apply(comparison)
+    write_html_report(
+        comparison, out / "report.html", title=title, adhoc_tasks=adhoc_tasks, preface=preface
+    )
+    write_json_report(comparison, out / "report.json")
+    return comparison
+
+
+@dataclass
+class SiteObservation:
+    snapshot: Snapshot  # everything: web-service snapshot and the suites' observations
+    observer: Snapshot  # the web-service snapshot alone
+    recorded: dict[str, Path]  # each suite's own snapshot: the other site's baseline
+
+
+@dataclass
+class Pipeline:
+    """The stages both jobs share, on one board, filling one result."""
+
+    board: StageBoard
+    result: RehearsalResult
+    suites: tuple[str, ...]
+    options: SuiteOptions
+    expected: list[Path] = field(default_factory=list)
+
+    def observe(
+        self,
+        stage: str,
+        label: str,
+        descriptor: SiteDescriptor,
+        site_ref: str,
+        *,
+        baselines: dict[str, Path] | None = None,
+        code: Path | None = None,
+    ) -> SiteObservation:
+        """Stage ``stage``: snapshot the site, run the suites, combine what they saw
+        (``code``: the code tree of a site that is not a sandbox, for its contract)."""
+        with self.board.run(stage) as shown:
+            seen = self.observe_with_suites(descriptor, site_ref, label, baselines or {}, code)
+            runs = "; ".join(r.summary for r in self.result.suites if r.label == label)
+            shown.detail = f"{len(seen.snapshot)} observations ({seen.snapshot.meta.release})"
+            shown.detail += f"; {runs}" if runs else ""
+        return seen
+
+    def observe_with_suites(
+        self,
+        descriptor: SiteDescriptor,
+        site_ref: str,
+        label: str,
+        baselines: dict[str, Path],
+        code: Path | None = None,
+    ) -> SiteObservation:
+        """Snapshot a site, run the suites against it, and combine what they observed."""
+        site_dir = self.result.out / label
+        observer = observe_site(
+            descriptor,
+            site_dir / "api-observer.json",
+            plan=self.options.plan,
+            seed=self.options.seed,
+            code=code,
+        )
+        parts = [observer]
+        recorded: dict[str, Path] = {}
+        for suite in self.suites:
+            run = run_suite(
+                suite,
+                site_ref,
+                site_dir,
+                label=label,
+                options=self.options,
+                baseline=baselines.get(suite),
+            )
+            self.result.suites.append(run)
+            if run.snapshot is not None:
+                recorded[suite] = run.snapshot
+                parts.append(Snapshot.load(run.snapshot))
+        combine(parts).save(site_dir / "snapshot.json")
+        return SiteObservation(Snapshot.load(site_dir / "snapshot.json"), observer, recorded)
+
+    def report(
+        self,
+        before: Snapshot,
+        after: Snapshot,
+        *,
+        title: str,
+        notes_tree: Path | None,
+        preflight: PreflightReport | None = None,
+    ) -> None:
+        """Stage ``report``: A against B, explained by B's upgrade notes (``notes_tree``),
+        with the expected changes (and, for an upgrade, the ad hoc tasks run after it and
+        the preflight's findings: at the top, and what it foretold as expected)."""
+        with self.board.run("report") as shown:
+            comparison = write_reports(
+                before,
+                after,
+                self.result.out,
+                expected=self.expected,
+                title=title,
+                notes_tree=notes_tree,
+                adhoc_tasks=self.result.adhoc.by_class(),
+                preface=preflight_html(preflight) if preflight is not None else "",
+                foretold=preflight_stage.expected_rules(preflight) if preflight else None,
+            )
+            self.result.unexpected = len(comparison.unexpected)
+            self.result.expected = len(comparison) - self.result.unexpected
+            self.result.report = self.result.out / "report.html"
+            shown.detail = (
+                f"{self.result.unexpected} unexpected, {self.result.expected} expected differences"
+            )

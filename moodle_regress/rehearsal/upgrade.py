@@ -1,0 +1,290 @@
+"""The upgrade rehearsal: a sandbox from code tree A, seeded, observed, upgraded to B,
+observed again, reported, and its backup restored and checked to equal A."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from moodle_regress.compare import compare
+from moodle_regress.expected import ExpectedChanges
+from moodle_regress.files import write_json_atomic
+from moodle_regress.observe.contract import AREA as CONTRACT_AREA
+from moodle_regress.preflight import PreflightReport
+from moodle_regress.preflight import stage as preflight_stage
+from moodle_regress.rehearsal.pipeline import (
+    Pipeline,
+    expected_files,
+    observe_site,
+    seed_site,
+)
+from moodle_regress.rehearsal.result import RehearsalError, RehearsalResult
+from moodle_regress.rehearsal.stages import Stage, StageBoard
+from moodle_regress.rehearsal.suites import SuiteOptions
+from moodle_regress.report.html import write_html_report
+from moodle_regress.resources import default_plan
+from moodle_regress.sandbox import SandboxManager
+from moodle_regress.sandbox.adhoc import run_queued_tasks
+from moodle_regress.sandbox.db import DEFAULT_ENGINE
+from moodle_regress.sandbox.errors import UpgradeFailedError
+from moodle_regress.sandbox.manager import UpgradeResult
+from moodle_regress.sandbox.progress import Steps
+from moodle_regress.site import DESCRIPTOR_NAME, SiteDescriptor
+from moodle_regress.snapshot import Snapshot
+
+STAGES = (
+    ("preflight", "0. preflight: will the upgrade work?"),
+    ("up", "1. sandbox from code A"),
+    ("seed", "2. seed the plan"),
+    ("observe_a", "3. observe A (snapshot + suites)"),
+    ("upgrade", "4. back up and upgrade to B"),
+    ("adhoc", "4b. ad hoc tasks the upgrade queued"),
+    ("observe_b", "5. observe B against A"),
+    ("report", "6. compare and report"),
+    ("restore", "7. restore the backup, check it is A"),
+)
+
+
+@dataclass
+class RehearsalOptions:
+    code_from: Path
+    code_to: Path
+    out: Path
+    plan: Path = field(default_factory=default_plan)
+    seed: int = 0
+    suites: tuple[str, ...] = ("api",)
+    expected: Path | None = None
+    #: Apply the shipped expected/any-upgrade.yaml (release and version bumps) too.
+    default_expected: bool = True
+    name: str | None = None
+    workers: int = 2
+    #: Destroy the sandboxes at the end (the backup is moved into ``out``).
+    cleanup: bool = False
+    #: The sandbox's database engine (``moodle_regress.sandbox.db.ENGINE_NAMES``).
+    db_engine: str = DEFAULT_ENGINE
+    #: Go on when the preflight finds a blocker.
+    force: bool = False
+    #: Plugins left out of the sandbox's copy of code tree B (``--without-plugin``).
+    without_plugins: tuple[str, ...] = ()
+
+
+class Rehearsal:
+    """One rehearsal's state between its stages."""
+
+    def __init__(
+        self, options: RehearsalOptions, manager: SandboxManager, pipeline: Pipeline, name: str
+    ) -> None:
+        self.options = options
+        self.manager = manager
+        self.pipeline = pipeline
+        self.name = name
+        self.result = pipeline.result
+        self.board = pipeline.board
+        self.backup: Path | None = None
+        self.observer_a: Snapshot | None = None
+        self.preflight: PreflightReport | None = None
+
+    def run(self) -> None:
+        """Stages 1 to 6; a failure skips the rest; the restore runs whenever it can."""
+        try:
+            self.run_stages()
+        except Exception as exc:
+            self.result.fail(exc)
+            self.board.skip_pending("an earlier stage failed", keep=("restore",))
+        if self.backup is not None and self.observer_a is not None:
+            try:
+                self.restore()
+            except Exception as exc:
+                self.result.fail(exc)
+        else:
+            self.board.skip("restore", "no backup was taken")
+        self.result.backup = self.backup
+
+    def run_stages(self) -> None:
+        self.check_before_sandbox()
+        descriptor = self.up()
+        self.seed(descriptor)
+        seen_a = self.pipeline.observe("observe_a", "A", descriptor, site_ref(descriptor))
+        self.observer_a = seen_a.observer
+        self.upgrade()
+        descriptor = self.manager.get(self.name).descriptor()
+        with self.board.run("adhoc") as stage:
+            # As the site's cron would, before anyone looks at the upgraded site.
+            tree = self.manager.get(self.name).tree()
+            self.result.adhoc = run_queued_tasks(tree, self.result.out / "adhoc-tasks-B.log")
+            stage.detail = self.result.adhoc.summary()
+        seen_b = self.pipeline.observe(
+            "observe_b", "B", descriptor, site_ref(descriptor), baselines=seen_a.recorded
+        )
+        self.pipeline.report(
+            seen_a.snapshot,
+            seen_b.snapshot,
+            title=f"Upgrade rehearsal {self.result.release_before} -> {self.result.release_after}",
+            notes_tree=self.options.code_to,
+            preflight=self.preflight,
+        )
+
+    def seed(self, descriptor: SiteDescriptor) -> None:
+        with self.board.run("seed") as stage:
+            stage.detail = seed_site(
+                descriptor, self.options.plan, self.options.seed, allow_writes=False
+            )
+            # A real site's cron has run what its installation and its users queued;
+            # a task left queued whose class the new release dropped would block the
+            # whole queue after the upgrade (4.5's tool_moodlenet post_install in 5.0).
+            tree = self.manager.get(self.name).tree()
+            before = run_queued_tasks(tree, self.result.out / "adhoc-tasks-A.log")
+            stage.detail += f"; cron: {before.summary()}"
+
+    def up(self) -> SiteDescriptor:
+        with self.board.run("up") as stage:
+            engine = self.options.db_engine
+            descriptor = self.manager.up(self.name, self.options.code_from, engine=engine)
+            self.result.release_before = descriptor.release or ""
+            stage.detail = f"{self.name}: {descriptor.release} on {engine} at {descriptor.url}"
+        return descriptor
+
+    def check_before_sandbox(self) -> None:
+        """Stage 0: a blocker stops the rehearsal before any sandbox, unless ``force``."""
+        with self.board.run("preflight") as stage:
+            self.preflight = preflight_stage.before_sandbox(
+                self.options.code_from,
+                self.options.code_to,
+                self.result.out,
+                engine=self.options.db_engine,
+                without=self.options.without_plugins,
+            )
+            self.result.preflight = self.preflight.to_json()
+            stage.detail = self.preflight.summary()
+            preflight_stage.stop_if_blocked(self.preflight, force=self.options.force)
+
+    def upgrade(self) -> None:
+        """Stage 4: the preflight again on the seeded site, then Moodle's upgrade."""
+        with self.board.run("upgrade") as stage:
+            self.preflight = preflight_stage.before_upgrade(
+                self.manager.get(self.name).descriptor(),
+                self.options.code_to,
+                self.result.out,
+                without=self.options.without_plugins,
+            )
+            self.result.preflight = self.preflight.to_json()
+            preflight_stage.stop_if_blocked(self.preflight, force=self.options.force)
+            upgraded = self._upgrade_box(stage)
+            self.backup = upgraded.backup
+            self.result.release_after = upgraded.new_release
+            timings = ", ".join(f"{k} {v:.1f} s" for k, v in upgraded.timings.items())
+            stage.detail = (
+                f"{upgraded.old_release} -> {upgraded.new_release} in "
+                f"{upgraded.seconds:.1f} s ({timings})"
+            )
+            if upgraded.missing_plugins:
+                stage.detail += "; missing plugins: " + ", ".join(upgraded.missing_plugins)
+
+    def _upgrade_box(self, stage: Stage) -> UpgradeResult:
+        """The sandbox's upgrade; a failure keeps Moodle's upgrade log and names the plugin."""
+        box = self.manager.get(self.name)
+        try:
+            return box.upgrade(self.options.code_to, without=self.options.without_plugins)
+        except UpgradeFailedError as exc:
+            self.backup = exc.backup
+            kept = preflight_stage.keep_upgrade_log(exc.log, self.result.out)
+            self.result.failed_plugin = exc.component
+            stage.detail = preflight_stage.failed_upgrade(exc, kept)
+            raise RehearsalError(stage.detail) from None
+        except Exception as exc:
+            self.backup = getattr(exc, "backup", None)
+            stage.detail = str(exc)
+            raise
+        finally:
+            preflight_stage.keep_upgrade_log(box.logs / "upgrade.log", self.result.out)
+
+    def restore(self) -> None:
+        """Stage 7: the backup into a fresh sandbox, observed: it must equal site A."""
+        assert self.backup is not None and self.observer_a is not None
+        out = self.result.out
+        with self.board.run("restore") as stage:
+            restored = self.manager.restore(f"{self.name}-restored", self.backup)
+            # The same code as A's: its contract is not read again.
+            check = observe_site(
+                restored.descriptor,
+                out / "restored" / "api-observer.json",
+                plan=self.options.plan,
+                seed=self.options.seed,
+                contract=False,
+            )
+            same = compare(without_area(self.observer_a, CONTRACT_AREA), check)
+            self.result.restored_equal = len(same) == 0
+            stage.detail = f"{restored.release}; {len(same)} differences from A" + (
+                "" if self.result.restored_equal else f" (see {out / 'restored'})"
+            )
+            if not self.result.restored_equal:
+                write_html_report(
+                    same, out / "restored" / "report.html", title="Restored site against A"
+                )
+                raise RehearsalError("the restored site differs from site A")
+
+
+def rehearse(
+    options: RehearsalOptions,
+    *,
+    manager: SandboxManager | None = None,
+    console: Console | None = None,
+    live: bool = True,
+) -> RehearsalResult:
+    """Run the rehearsal (see the package's docstring); never raises for a stage's failure."""
+    console = console or Console(stderr=True)
+    out = options.out.expanduser().absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    name = options.name or "rh-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    manager = manager or SandboxManager(steps=Steps(console, quiet=True))
+    expected = expected_files(options.expected, defaults=options.default_expected)
+    ExpectedChanges.load_all(expected)  # a broken file is found now, not after the upgrade
+    board = StageBoard(STAGES, console, live=live and console.is_terminal)
+    result = RehearsalResult(out=out, stages=board.stages, db_engine=options.db_engine)
+    suite_options = SuiteOptions(
+        plan=options.plan,
+        seed=options.seed,
+        workers=options.workers,
+        expected=options.expected,
+        allure_dir=out / "allure-results",
+    )
+    pipeline = Pipeline(board, result, options.suites, suite_options, expected)
+    rehearsal = Rehearsal(options, manager, pipeline, name)
+    with board:
+        rehearsal.run()
+    if options.cleanup:
+        result.backup = clean_up(manager, (name, f"{name}-restored"), result.backup, out)
+    write_json_atomic(out / "rehearsal.json", result.to_json())
+    return result
+
+
+def clean_up(
+    manager: SandboxManager, names: Sequence[str], backup: Path | None, out: Path
+) -> Path | None:
+    """Destroy the rehearsal's sandboxes, keeping the backup (moved into ``out``)."""
+    kept = None
+    if backup is not None and backup.is_file():
+        kept = out / f"backup-A{''.join(backup.suffixes)}"
+        shutil.move(backup, kept)
+    for name in names:
+        box = manager.sandbox(name)
+        if box.exists():
+            box.destroy()
+    return kept
+
+
+def without_area(snapshot: Snapshot, area: str) -> Snapshot:
+    """The snapshot without one area's observations."""
+    return Snapshot(snapshot.meta, [o for o in snapshot if o.area != area])
+
+
+def site_ref(descriptor: SiteDescriptor) -> str:
+    """How a suite subprocess finds the sandbox: its descriptor file."""
+    if descriptor.sandbox is not None:
+        return str(descriptor.sandbox.root / DESCRIPTOR_NAME)
+    raise RehearsalError(f"{descriptor.name} is not a sandbox")

@@ -1,0 +1,71 @@
+"""The rehearsal's parts without a Moodle: a stage that fails skips the rest and says
+why, the restore is skipped without a backup, the summary file is written; suite
+results are read from pytest's own JUnit report (of a real pytest run)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from moodle_regress.rehearsal import RehearsalOptions, print_summary, rehearse
+from moodle_regress.rehearsal.suites import SuiteRun, count_junit
+from moodle_regress.sandbox.errors import NotMoodleTreeError
+
+
+class RefusingManager:
+    """Stands in for the sandbox manager: refuses the code tree, as the real one does."""
+
+    def up(self, name: str, code_dir: Path, **_: Any) -> Any:
+        raise NotMoodleTreeError(f"{code_dir} is not a Moodle code tree", "give one")
+
+
+def test_a_failed_stage_skips_the_rest_and_the_restore(tmp_path: Path) -> None:
+    console = Console(file=open(tmp_path / "console.txt", "w"), width=200)  # noqa: SIM115
+    options = RehearsalOptions(code_from=tmp_path, code_to=tmp_path, out=tmp_path / "out")
+    result = rehearse(options, manager=RefusingManager(), console=console, live=False)  # type: ignore[arg-type]
+    statuses = {s.name: s.status for s in result.stages}
+    assert statuses == {
+        "up": "failed",
+        "seed": "skipped",
+        "observe_a": "skipped",
+        "upgrade": "skipped",
+        "observe_b": "skipped",
+        "report": "skipped",
+        "restore": "skipped",
+    }
+    assert result.exit_code == 2
+    assert result.error is not None and "is not a Moodle code tree" in result.error
+    saved = json.loads((tmp_path / "out" / "rehearsal.json").read_text())
+    assert saved["exit_code"] == 2 and saved["stages"][-1]["detail"] == "no backup was taken"
+    print_summary(result, console)
+    console.file.close()
+    text = (tmp_path / "console.txt").read_text()
+    assert "1. sandbox from code A: failed" in text
+    assert "error:" in text and "everything:" in text
+
+
+def test_suite_counts_come_from_junit(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text(
+        "import pytest\n"
+        "def test_a(): pass\n"
+        "def test_b(): pass\n"
+        "def test_c(): assert False\n"
+        "@pytest.mark.skip\n"
+        "def test_d(): pass\n"
+    )
+    junit = tmp_path / "junit.xml"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    run = SuiteRun(suite="api", label="A", exit_code=1)
+    count_junit(junit, run)
+    assert (run.passed, run.failed, run.skipped, run.errors) == (2, 1, 1, 0)
+    assert run.summary == "api A: 2 passed, 1 failed, 1 skipped, 0 errors"
