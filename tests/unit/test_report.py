@@ -170,15 +170,16 @@ def test_html_line_difference_for_long_text(tmp_path: Path) -> None:
     assert "<span class='ins'>+line three</span>" in page
 
 
-ARIA_BEFORE = {
+ARIA_MAIN = '- main:\n  - heading "Course overview" [level=2]\n  - paragraph: Text\n'
+ARIA_BEFORE: dict[str, str | None] = {
     "navigation": '- navigation "Site":\n  - link "Dashboard":\n    - /url: /my/\n',
-    "main": '- main:\n  - heading "Course overview" [level=2]\n  - paragraph: Text\n',
+    "main": ARIA_MAIN,
     "footer": None,
 }
 
 
 def test_aria_snapshots_show_as_indented_text_with_a_line_diff() -> None:
-    after = dict(ARIA_BEFORE, main=ARIA_BEFORE["main"].replace("Course overview", "Timeline"))
+    after = dict(ARIA_BEFORE, main=ARIA_MAIN.replace("Course overview", "Timeline"))
     key = "pages/dashboard@student/aria"
     page = render_html(
         compare(
