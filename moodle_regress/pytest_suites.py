@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Generator
 
@@ -21,6 +20,7 @@ from moodle_regress.guard import WriteRefusedError, ensure_writable
 from moodle_regress.observation import Normaliser
 from moodle_regress.pytest_plugin import SeededSite
 from moodle_regress.pytest_recording import RECORDER_KEY, TestObservations
+from moodle_regress.recording import worker_of
 from moodle_regress.resources import default_plan, resolve_plan
 from moodle_regress.seeding import Dataset, generate, installed_formats, load_plan, local_site
 from moodle_regress.site import SiteDescriptor
@@ -131,7 +131,7 @@ def scratch(request: pytest.FixtureRequest, moodle_client: MoodleClient) -> str:
         ensure_writable(moodle_client, bool(request.config.getoption("--allow-writes")))
     except WriteRefusedError as exc:
         pytest.fail(str(exc), pytrace=False)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    worker = worker_of(request.config).replace("main", "gw")
     name = re.sub(r"[^a-z0-9]+", "", request.node.name.lower())[:12]
     return f"mr-t-{worker}-{name}"
 

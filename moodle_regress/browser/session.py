@@ -38,11 +38,6 @@ class Credentials:
         register_secret(self.password)
 
 
-def worker_id() -> str:
-    """The pytest-xdist worker ("gw0"...) or "main" when not distributed."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
 def login(
     page: Page, base_url: str, credentials: Credentials, *, timeout_ms: float = DEFAULT_TIMEOUT_MS
 ) -> None:
@@ -80,14 +75,15 @@ def _signed_in(page: Page) -> bool:
 class StorageStates:
     """One saved sign-in per role for this worker, made on first use and reused after."""
 
-    def __init__(self, directory: Path, base_url: str) -> None:
+    def __init__(self, directory: Path, base_url: str, *, worker: str = "main") -> None:
         self.directory = directory
         self.base_url = base_url.rstrip("/")
+        self.worker = worker
         self._lock = threading.Lock()
 
     def path_for(self, role: str) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", role)
-        return self.directory / f"{worker_id()}-{safe}.json"
+        return self.directory / f"{self.worker}-{safe}.json"
 
     def get(self, browser: Browser, role: str, credentials: Credentials) -> Path:
         """The storage-state file for ``role``, signing in the first time."""

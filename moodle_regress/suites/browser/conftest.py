@@ -107,9 +107,15 @@ def browser_context_args(browser_site: SiteDescriptor) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def storage_states(
-    browser_site: SiteDescriptor, tmp_path_factory: pytest.TempPathFactory
+    pytestconfig: pytest.Config,
+    browser_site: SiteDescriptor,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> StorageStates:
-    return StorageStates(tmp_path_factory.mktemp("storage-states"), browser_site.url)
+    return StorageStates(
+        tmp_path_factory.mktemp("storage-states"),
+        browser_site.url,
+        worker=worker_of(pytestconfig),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from moodle_regress.browser.record import BrowserRecorder
 from moodle_regress.browser.seed import PREFIX, USER_PASSWORD, BrowserSeed, SeedUser, ensure_users
-from moodle_regress.browser.session import login, worker_id
+from moodle_regress.browser.session import login
 from moodle_regress.browser.waits import goto, guard_against_tours, settle
+from moodle_regress.recording import worker_of
 from moodle_regress.site import SiteDescriptor
 from moodle_regress.suites.browser.helpers import MoodlePage, body_classes
 
@@ -37,9 +38,9 @@ def submit_key(page: Page, key: str) -> None:
 
 
 @pytest.fixture
-def newcomer(browser_site: SiteDescriptor) -> SeedUser:
+def newcomer(browser_site: SiteDescriptor, pytestconfig: pytest.Config) -> SeedUser:
     """A user made for this test alone: self-enrolment cannot be undone through the API."""
-    stamp = f"{int(time.time() * 1000)}{worker_id()}".lower()
+    stamp = f"{int(time.time() * 1000)}{worker_of(pytestconfig)}".lower()
     user = SeedUser("newcomer", f"{PREFIX}new-{stamp}", USER_PASSWORD, "Mrb", "Newcomer")
     ensure_users(browser_site.client(), [user])
     return user
