@@ -169,18 +169,12 @@ def merge_parts(target: Path) -> Snapshot | None:
     parts = sorted(folder.glob(f"*{PART_SUFFIX}")) if folder.is_dir() else []
     if not parts:
         return None
-    merged: Snapshot | None = None
+    loaded = [Snapshot.load(path) for path in parts]
     tests: dict[str, list[str]] = {}
-    for path in parts:
-        part = Snapshot.load(path)
+    for part in loaded:
         tests.update((part.meta.model_extra or {}).get(TESTS_META) or {})
-        if merged is None:
-            merged = Snapshot(part.meta)
-        for observation in part:
-            if merged.get(observation.key) is None:
-                merged.add(part.absolute(observation))
-    assert merged is not None
-    merged.meta = merged.meta.model_copy(update={TESTS_META: dict(sorted(tests.items()))})
+    meta = loaded[0].meta.model_copy(update={TESTS_META: dict(sorted(tests.items()))})
+    merged = Snapshot.combine(loaded, meta)
     merged.save(target)
     shutil.rmtree(folder, ignore_errors=True)
     return merged

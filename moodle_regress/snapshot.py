@@ -171,6 +171,21 @@ class Snapshot:
             path = self.path.parent / path
         return path
 
+    @classmethod
+    def combine(cls, snapshots: Iterable[Snapshot], meta: SnapshotMeta | None = None) -> Snapshot:
+        """One snapshot of several: the first of a key wins; attachments stay found.
+
+        The metadata is ``meta``, else the first snapshot's.
+        """
+        combined: Snapshot | None = None
+        for snapshot in snapshots:
+            if combined is None:
+                combined = cls(meta or snapshot.meta)
+            for observation in snapshot:
+                if observation.key not in combined:
+                    combined.add(snapshot.absolute(observation))
+        return combined if combined is not None else cls(meta)
+
     def absolute(self, observation: Observation) -> Observation:
         """The observation with its attachments' paths made absolute (to move it into
         another snapshot)."""

@@ -94,12 +94,7 @@ def combine(snapshots: Sequence[Snapshot]) -> Snapshot:
     """One snapshot of several (observer, API suites, browser suites); first key wins."""
     if not snapshots:
         raise RehearsalError("nothing was observed")
-    combined = Snapshot(snapshots[0].meta)
-    for snapshot in snapshots:
-        for observation in snapshot:
-            if combined.get(observation.key) is None:
-                combined.add(snapshot.absolute(observation))
-    return combined
+    return Snapshot.combine(snapshots)
 
 
 def expected_files(user_file: Path | None, *, defaults: bool) -> list[Path]:
