@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from moodle_regress.compare import Comparison, Difference, compare
+from moodle_regress.errors import MoodleRegressError
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.observation import Observation
 from moodle_regress.resources import resolve_expected
@@ -65,7 +66,7 @@ def load_baseline(value: str | None, option: str) -> Snapshot | None:
         path = path / "snapshot.json"
     try:
         return Snapshot.load(path)
-    except Exception as exc:
+    except (MoodleRegressError, OSError) as exc:
         raise pytest.UsageError(f"{option} {value}: {exc}") from None
 
 
@@ -75,7 +76,7 @@ def load_expected(value: str | None, option: str = "--moodle-expected") -> Expec
         return None
     try:
         return ExpectedChanges.load(resolve_expected(value))
-    except Exception as exc:
+    except (MoodleRegressError, OSError) as exc:
         raise pytest.UsageError(f"{option} {value}: {exc}") from None
 
 
