@@ -361,6 +361,22 @@ def release_branch(release: str) -> int:
 
 def decode_response(raw: RawResponse, *, function: str) -> Any:
     """Decode a Moodle answer or raise the precise error it stands for."""
+    _refuse_server_answers(raw, function=function)
+    payload = _json_payload(raw, function=function)
+    if isinstance(payload, dict) and ("exception" in payload or "errorcode" in payload):
+        raise error_from_payload(payload, function=function)
+    if isinstance(payload, dict) and "error" in payload and function == TOKEN_PATH:
+        raise error_from_payload(payload, function=function)
+    if raw.status_code >= 400:
+        raise HTTPStatusError(
+            f"{function}: HTTP {raw.status_code} from the web server",
+            status_code=raw.status_code,
+        )
+    return payload
+
+
+def _refuse_server_answers(raw: RawResponse, *, function: str) -> None:
+    """Answers of the web server rather than Moodle's web-service code."""
     text = raw.text
     if raw.status_code == 403 and not text.strip():
         # webservice/rest/server.php answers a bare 403 when the protocol is off.
@@ -384,6 +400,11 @@ def decode_response(raw: RawResponse, *, function: str) -> Any:
             location=_header(raw, "Location"),
             excerpt=_excerpt(text),
         )
+
+
+def _json_payload(raw: RawResponse, *, function: str) -> Any:
+    """The answer's JSON, or the error an empty or non-JSON answer stands for."""
+    text = raw.text
     if not text.strip():
         if raw.status_code >= 400:
             raise HTTPStatusError(
@@ -394,7 +415,7 @@ def decode_response(raw: RawResponse, *, function: str) -> Any:
             f"{function}: the site answered HTTP {raw.status_code} with an empty body"
         )
     try:
-        payload = json.loads(text)
+        return json.loads(text)
     except ValueError:
         if raw.status_code >= 400:
             raise HTTPStatusError(
@@ -405,16 +426,6 @@ def decode_response(raw: RawResponse, *, function: str) -> Any:
             f"{function}: the answer is not JSON ({_kind_of_body(raw)})",
             excerpt=_excerpt(text),
         ) from None
-    if isinstance(payload, dict) and ("exception" in payload or "errorcode" in payload):
-        raise error_from_payload(payload, function=function)
-    if isinstance(payload, dict) and "error" in payload and function == TOKEN_PATH:
-        raise error_from_payload(payload, function=function)
-    if raw.status_code >= 400:
-        raise HTTPStatusError(
-            f"{function}: HTTP {raw.status_code} from the web server",
-            status_code=raw.status_code,
-        )
-    return payload
 
 
 def request_token(
