@@ -12,21 +12,25 @@ from moodle_regress.observe import (
     ApiObserver,
     EntityFilter,
     ObservationRun,
+    all_areas_but,
     all_entities,
     areas,
     prefix_filter,
 )
+from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.observe.questions import question_bank_reader
 from moodle_regress.plugins import local_plugins, site_code_dir
 from moodle_regress.seeding.tags import check_tag
 from moodle_regress.site import SiteDescriptor, resolve_site
 
 
-def parse_areas(value: str | None) -> list[str] | None:
-    """``--areas courses,users`` -> the names (checked by the observer); None: all."""
-    if value is None:
-        return None
-    return [name.strip() for name in value.split(",") if name.strip()]
+def parse_areas(value: str | None, *, contract: bool = True) -> list[str] | None:
+    """``--areas courses,users`` -> the names (checked by the observer); None: all.
+    Without ``contract``, the ``contract`` area is left out."""
+    chosen = None if value is None else [n.strip() for n in value.split(",") if n.strip()]
+    if contract:
+        return chosen
+    return [n for n in chosen or all_areas_but() if n != CONTRACT_AREA]
 
 
 def observe_with_progress(
@@ -36,8 +40,10 @@ def observe_with_progress(
     areas: list[str] | None = None,
     serial: bool = False,
     workers: int = 8,
+    code: Path | None = None,
 ) -> ObservationRun:
-    """Observe the site through its web services, showing progress."""
+    """Observe the site through its web services (and its code: the contract), showing
+    progress; ``code`` is a code tree of the release of a site that is not a sandbox."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with (
         descriptor.client(max_workers=workers) as client,
@@ -53,6 +59,8 @@ def observe_with_progress(
             progress=progress,
             areas=areas,
             question_banks=question_bank_reader(descriptor),
+            site=descriptor,
+            release_code=code,
         )
         return observer.observe()
 
@@ -120,16 +128,11 @@ def snapshot(
     run = observe_with_progress(
         descriptor,
         entity_filter=all_entities if all_ else wanted,
-        areas=parse_areas(area_names),
+        areas=parse_areas(area_names, contract=not no_contract),
         serial=serial,
         workers=workers,
+        code=code,
     )
-    if not no_contract:
-        from moodle_regress.observe.contract_source import observe_contract
-
-        found, notes = observe_contract(descriptor, code=code)
-        run.observations.extend(found)
-        run.meta.notes.extend(notes)
     run.meta.plan = plan
     run.meta.seed = seed
     run.meta.run_tag = tag

@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from moodle_regress.observation import Observation, make_key
+from moodle_regress.observe.registry import Answers, Context, Observer, Output, register
 
 AREA = "contract"
 PARAMS = "params"
@@ -114,3 +115,29 @@ def contract_observations(answer: Mapping[str, Any], release: str) -> list[Obser
     for name in sorted(functions):
         found.extend(function_observations(name, functions[name], release, now))
     return found
+
+
+# --- the area's step: one PHP run against the site's code -----------------------------
+
+
+def gather(ctx: Context) -> tuple[list[Observation], list[str]] | None:
+    """The contract of the site's code (a sandbox's, or ``release_code`` for another site)."""
+    if ctx.site is None:
+        return None  # a bare client: nothing says where the site's code is
+    from moodle_regress.observe.contract_source import observe_contract
+
+    return observe_contract(ctx.site, code=ctx.release_code, log=ctx.php_log)
+
+
+def observe(ctx: Context, answers: Answers, out: Output) -> None:
+    if answers.gathered is None:
+        return
+    found, notes = answers.gathered
+    ctx.notes.extend(notes)
+    for observation in found:
+        out.keep(observation)
+
+
+CONTRACT = register(
+    Observer(name="contract", area=AREA, needs=("site",), gather=gather, observe=observe)
+)

@@ -22,6 +22,7 @@ from moodle_regress.observe.content import CONTENT, QUESTION_BANKS, USERS_PER_CO
 from moodle_regress.observe.registry import Collector, Context, EntityFilter, select
 from moodle_regress.observe.registry import areas as all_areas
 from moodle_regress.observe.scheduler import Scheduler
+from moodle_regress.site import SiteDescriptor
 from moodle_regress.snapshot import Snapshot, SnapshotMeta, public_url
 from moodle_ws import MoodleClient
 
@@ -65,7 +66,9 @@ class ApiObserver:
 
     ``areas`` selects areas by name (None: all); ``plugin_candidates`` names plugins
     worth probing (type -> names, e.g. a sandbox's code tree); ``code_dir`` is the
-    site's code tree when it is local, for areas that run PHP against it.  Course
+    site's code tree when it is local, for areas that run PHP against it; ``site``
+    the site's descriptor and ``release_code`` a code tree of its release (for the
+    contract of a site that is not a sandbox); PHP logs to ``php_log``.  Course
     content (``content``, see :mod:`.content`): ``question_banks`` reads a sandbox's
     banks, ``users_per_course`` bounds the per-student reads.
     """
@@ -84,12 +87,18 @@ class ApiObserver:
         content: bool = True,
         question_banks: Callable[[list[str]], Mapping[str, Any]] | None = None,
         users_per_course: int | None = None,
+        site: SiteDescriptor | None = None,
+        release_code: Path | None = None,
+        php_log: Path | None = None,
     ) -> None:
         self.ctx = Context(
             client=client,
             entity_filter=entity_filter or prefix_filter(),
             known_plugins={k: set(v) for k, v in (plugin_candidates or {}).items()},
             code_dir=code_dir,
+            site=site,
+            release_code=release_code,
+            php_log=php_log,
         )
         self.ctx.facts[QUESTION_BANKS] = question_banks
         self.ctx.facts[USERS_PER_COURSE] = users_per_course

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from moodle_regress.observation import Normaliser, Observation, make_key
+from moodle_regress.observe.registry import Answers, Context, Observer, register
 from moodle_regress.phprun import run_php_script
 
 AREA = "plugins"
@@ -67,3 +68,28 @@ def observe_local(
     out = _Collected(release)
     observe(gather(code_dir, log=log), out)
     return out.items
+
+
+# --- the area's step: one PHP run against a local site's code -------------------------
+
+
+def _gather(ctx: Context) -> Any:
+    assert ctx.code_dir is not None
+    return gather(ctx.code_dir, log=ctx.php_log)
+
+
+def _observe(_ctx: Context, answers: Answers, out: Output) -> None:
+    observe(answers.gathered, out)
+
+
+PLUGINS = register(
+    Observer(
+        name="plugins",
+        area=AREA,
+        needs=("site",),
+        local=True,
+        remote_note=REMOTE_NOTE,
+        gather=_gather,
+        observe=_observe,
+    )
+)

@@ -23,13 +23,16 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.observation import Normaliser, Observation
 from moodle_ws import MoodleClient
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from moodle_regress.site import SiteDescriptor
 
 #: ``needs=(ALL,)``: run after every other step (the field paths of every answer).
 ALL = "*"
@@ -79,7 +82,11 @@ class Reader(Protocol):
 
 
 class Output(Protocol):
-    def add(self, key: str, value: Any, *, ordered: bool = False) -> None: ...
+    def add(self, key: str, value: Any, *, ordered: bool = False) -> None:
+        """An observation of ``value``, normalised with the site's normaliser."""
+
+    def keep(self, observation: Observation) -> None:
+        """An observation made by the step itself, kept as it is."""
 
 
 @dataclass
@@ -92,6 +99,12 @@ class Context:
     known_plugins: Mapping[str, set[str]] = field(default_factory=dict)
     #: The site's code tree when it is local (a sandbox), for local steps.
     code_dir: Path | None = None
+    #: The site's descriptor, when the caller has one (steps that run PHP need it).
+    site: SiteDescriptor | None = None
+    #: A code tree of the site's release given for a site that is not local.
+    release_code: Path | None = None
+    #: Where PHP run by steps logs its output.
+    php_log: Path | None = None
     info: dict[str, Any] = field(default_factory=dict)
     release: str = ""
     normaliser: Normaliser = field(default_factory=Normaliser)
@@ -131,12 +144,18 @@ class Collector:
             self.ctx.normaliser.observation(key, value, release=self.ctx.release, ordered=ordered)
         )
 
+    def keep(self, observation: Observation) -> None:
+        self.items.append(observation)
+
 
 class Discard:
     """The output of a step that runs only because a selected one needs it."""
 
     def add(self, key: str, value: Any, *, ordered: bool = False) -> None:
         del key, value, ordered
+
+    def keep(self, observation: Observation) -> None:
+        del observation
 
 
 def _no_calls(_ctx: Context) -> Sequence[Call]:
@@ -155,6 +174,8 @@ class Observer:
     calls: Callable[[Context], Sequence[Call]] = _no_calls
     gather: Callable[[Context], Any] | None = None
     local: bool = False
+    #: The note a local step leaves when the site is not local (default: a generic one).
+    remote_note: str | None = None
 
 
 _REGISTRY: dict[str, Observer] = {}
@@ -181,6 +202,11 @@ def areas() -> list[str]:
 def functions() -> tuple[str, ...]:
     """Every web-service function some step calls (a site's service must offer them)."""
     return tuple(dict.fromkeys(f for o in _REGISTRY.values() for f in o.functions))
+
+
+def all_areas_but(*left_out: str) -> list[str]:
+    """Every area's name but those left out (for ``areas=``)."""
+    return [name for name in areas() if name not in left_out]
 
 
 def select(chosen: Sequence[str] | None) -> tuple[list[Observer], set[str]]:

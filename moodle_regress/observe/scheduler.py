@@ -74,7 +74,8 @@ class Scheduler:
 
     def _skipped_local(self, step: Observer) -> bool:
         if step.local and self.ctx.code_dir is None:
-            self.ctx.notes.append(f"{step.name}: needs a local site (a sandbox); skipped")
+            note = step.remote_note or f"{step.name}: needs a local site (a sandbox); skipped"
+            self.ctx.notes.append(note)
             return True
         return False
 

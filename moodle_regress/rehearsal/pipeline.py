@@ -14,8 +14,8 @@ from typing import Any
 
 from moodle_regress.compare import Comparison, compare
 from moodle_regress.expected import ExpectedChanges
-from moodle_regress.observe import ApiObserver, prefix_filter
-from moodle_regress.observe import plugins as plugins_area
+from moodle_regress.observe import ApiObserver, all_areas_but, prefix_filter
+from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.observe.questions import question_bank_reader
 from moodle_regress.plugins import local_plugins, site_code_dir
 from moodle_regress.preflight import PreflightReport, preflight_html
@@ -58,8 +58,6 @@ def observe_site(
 ) -> Snapshot:
     """Snapshot the site's seeded entities and site-wide facts through the web services,
     and (``contract``) its web-service contract from its code (``code``, or the sandbox's)."""
-    from moodle_regress.observe.contract_source import observe_contract
-
     with descriptor.client() as client:
         observer = ApiObserver(
             client,
@@ -67,21 +65,12 @@ def observe_site(
             plugin_candidates=local_plugins(descriptor),
             code_dir=site_code_dir(descriptor),
             question_banks=question_bank_reader(descriptor),
+            areas=None if contract else all_areas_but(CONTRACT_AREA),
+            site=descriptor,
+            release_code=code,
+            php_log=out.parent / "php.log",
         )
         run = observer.observe()
-    if contract:
-        found, notes = observe_contract(descriptor, code=code, log=out.with_name("contract.log"))
-        run.observations.extend(found)
-        run.meta.notes.extend(notes)
-    code_dir = site_code_dir(descriptor)
-    if code_dir is not None:
-        run.observations.extend(
-            plugins_area.observe_local(
-                code_dir, release=run.meta.release, log=out.parent / "php.log"
-            )
-        )
-    else:
-        run.meta.notes.append(plugins_area.REMOTE_NOTE)
     run.meta.plan = plan.name
     run.meta.seed = seed
     run.meta.database = descriptor.db_engine

@@ -75,6 +75,7 @@ def test_the_areas_are_registered() -> None:
     assert sorted(areas()) == [
         "api",
         "content",
+        "contract",
         "courses",
         "enrolments",
         "groups",
