@@ -112,31 +112,40 @@ def main() -> None:
 
     console.print(f"site {descriptor.url} (Moodle {release}), plan {args.plan.name}")
     console.print(f"entities: {data.counts()}")
-    results: list[tuple[str, Summary, float]] = []
+    runs = [
+        (f"batched, {args.workers} concurrent", batched_data, ApplyOptions(workers=args.workers)),
+        ("one call per entity", single_data, ONE_PER_CALL),
+    ]
+    results = timed_runs(descriptor, runs[: 1 if args.no_baseline else 2], keep=args.keep)
+    show(results, f"seeding {args.plan.name} on Moodle {release}")
+
+
+Run = tuple[str, Dataset, ApplyOptions]
+Timed = tuple[str, Summary, float]
+
+
+def timed_runs(descriptor: SiteDescriptor, runs: list[Run], *, keep: bool) -> list[Timed]:
+    """Each run timed; what they seeded removed afterwards unless ``keep``."""
+    results: list[Timed] = []
     attempted: list[Dataset] = []
     try:
-        runs = [
-            (
-                f"batched, {args.workers} concurrent",
-                batched_data,
-                ApplyOptions(workers=args.workers),
-            ),
-            ("one call per entity", single_data, ONE_PER_CALL),
-        ]
-        for label, dataset, options in runs[: 1 if args.no_baseline else 2]:
+        for label, dataset, options in runs:
             console.print(f"seeding: {label}...")
             attempted.append(dataset)
             started = time.perf_counter()
             summary = run(descriptor, dataset, options)
             results.append((label, summary, time.perf_counter() - started))
     finally:
-        if not args.keep:
+        if not keep:
             with descriptor.client(timeout=SEED_TIMEOUT) as client:
                 for dataset in attempted:
                     console.print(f"removing tag {dataset.tag}...")
                     cleanup(client, dataset.tag, data=dataset)
+    return results
 
-    table = Table(title=f"seeding {args.plan.name} on Moodle {release}")
+
+def show(results: list[Timed], title: str) -> None:
+    table = Table(title=title)
     for column in ("run", "seconds", "records", "calls", "records/s"):
         table.add_column(column, justify="left" if column == "run" else "right")
     for label, summary, seconds in results:

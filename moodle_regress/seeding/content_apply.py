@@ -174,101 +174,88 @@ def content_payload(content: Content, tag: str) -> list[dict[str, Any]]:
     for question in content.questions:
         questions.setdefault(question.category, []).append(question)
     activities = by_course(content.activities)
-    work = {
-        "attempts": by_course(content.attempts),
-        "submissions": by_course(content.submissions),
-        "grades": by_course(content.grades),
-        "posts": by_course(content.discussions),
-        "responses": by_course(content.responses),
-        "completions": by_course(content.completions),
-        "overrides": by_course(content.overrides),
+    work = {name: by_course(getattr(content, field)) for name, (field, _) in _WORK.items()}
+    return [
+        {
+            "shortname": shortname,
+            "bank": [_category(c, questions, site) for c in categories.get(shortname, [])],
+            "activities": [_activity(a, site) for a in activities.get(shortname, [])],
+            "work": {
+                name: [describe(item, site) for item in work[name].get(shortname, [])]
+                for name, (_, describe) in _WORK.items()
+            },
+        }
+        for shortname in content.courses()
+    ]
+
+
+Site = Callable[[str], str]
+
+
+def _category(category: Any, questions: dict[str, list[Any]], site: Site) -> dict[str, Any]:
+    return {
+        "idnumber": site(category.key),
+        "name": category.name,
+        "info": category.info,
+        "parent": site(category.parent) if category.parent else None,
+        "questions": [
+            {
+                "idnumber": site(q.key),
+                "qtype": q.qtype,
+                "name": q.name,
+                "text": q.text,
+                "answers": list(q.answers),
+                "correct": q.correct,
+            }
+            for q in questions.get(category.key, [])
+        ],
     }
-    courses = []
-    for shortname in content.courses():
-        bank = [
-            {
-                "idnumber": site(c.key),
-                "name": c.name,
-                "info": c.info,
-                "parent": site(c.parent) if c.parent else None,
-                "questions": [
-                    {
-                        "idnumber": site(q.key),
-                        "qtype": q.qtype,
-                        "name": q.name,
-                        "text": q.text,
-                        "answers": list(q.answers),
-                        "correct": q.correct,
-                    }
-                    for q in questions.get(c.key, [])
-                ],
-            }
-            for c in categories.get(shortname, [])
-        ]
-        courses.append(
-            {
-                "shortname": shortname,
-                "bank": bank,
-                "activities": [_activity(a, site) for a in activities.get(shortname, [])],
-                "work": {
-                    "attempts": [
-                        {
-                            "quiz": site(a.quiz),
-                            "user": a.user,
-                            "finished": a.finished,
-                            "right": list(a.right),
-                        }
-                        for a in work["attempts"].get(shortname, [])
-                    ],
-                    "submissions": [
-                        {
-                            "assign": site(s.assign),
-                            "user": s.user,
-                            "text": s.text,
-                            "submitted": s.submitted,
-                        }
-                        for s in work["submissions"].get(shortname, [])
-                    ],
-                    "grades": [
-                        {
-                            "assign": site(g.assign),
-                            "user": g.user,
-                            "grade": g.grade,
-                            "feedback": g.feedback,
-                        }
-                        for g in work["grades"].get(shortname, [])
-                    ],
-                    "posts": [
-                        {
-                            "forum": site(d.forum),
-                            "user": d.user,
-                            "subject": d.subject,
-                            "message": d.message,
-                            "replies": [{"user": u, "message": m} for u, m in d.replies],
-                        }
-                        for d in work["posts"].get(shortname, [])
-                    ],
-                    "responses": [
-                        {"choice": site(r.choice), "user": r.user, "option": r.option}
-                        for r in work["responses"].get(shortname, [])
-                    ],
-                    "completions": [
-                        {"activity": site(c.activity), "user": c.user}
-                        for c in work["completions"].get(shortname, [])
-                    ],
-                    "overrides": [
-                        {
-                            "activity": site(o.activity),
-                            "user": o.user,
-                            "grade": o.grade,
-                            "feedback": o.feedback,
-                        }
-                        for o in work["overrides"].get(shortname, [])
-                    ],
-                },
-            }
-        )
-    return courses
+
+
+def _attempt(a: Any, site: Site) -> dict[str, Any]:
+    return {"quiz": site(a.quiz), "user": a.user, "finished": a.finished, "right": list(a.right)}
+
+
+def _submission(s: Any, site: Site) -> dict[str, Any]:
+    return {"assign": site(s.assign), "user": s.user, "text": s.text, "submitted": s.submitted}
+
+
+def _grade(g: Any, site: Site) -> dict[str, Any]:
+    return {"assign": site(g.assign), "user": g.user, "grade": g.grade, "feedback": g.feedback}
+
+
+def _post(d: Any, site: Site) -> dict[str, Any]:
+    return {
+        "forum": site(d.forum),
+        "user": d.user,
+        "subject": d.subject,
+        "message": d.message,
+        "replies": [{"user": u, "message": m} for u, m in d.replies],
+    }
+
+
+def _response(r: Any, site: Site) -> dict[str, Any]:
+    return {"choice": site(r.choice), "user": r.user, "option": r.option}
+
+
+def _completion(c: Any, site: Site) -> dict[str, Any]:
+    return {"activity": site(c.activity), "user": c.user}
+
+
+def _override(o: Any, site: Site) -> dict[str, Any]:
+    return {"activity": site(o.activity), "user": o.user, "grade": o.grade, "feedback": o.feedback}
+
+
+#: The students' work in the payload: name -> (the content's field, how an item reads).
+_WORK: dict[str, tuple[str, Callable[[Any, Site], dict[str, Any]]]] = {
+    "attempts": ("attempts", _attempt),
+    "submissions": ("submissions", _submission),
+    "grades": ("grades", _grade),
+    "posts": ("discussions", _post),
+    "responses": ("responses", _response),
+    "completions": ("completions", _completion),
+    "overrides": ("overrides", _override),
+}
 
 
 def _activity(activity: Any, site: Any) -> dict[str, Any]:
