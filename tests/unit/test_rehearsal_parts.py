@@ -34,6 +34,7 @@ def test_a_failed_stage_skips_the_rest_and_the_restore(tmp_path: Path) -> None:
         "seed": "skipped",
         "observe_a": "skipped",
         "upgrade": "skipped",
+        "adhoc": "skipped",
         "observe_b": "skipped",
         "report": "skipped",
         "restore": "skipped",
