@@ -5,9 +5,6 @@ comparison with another run.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -15,6 +12,7 @@ from moodle_regress.browser.content import ContentCourse, ContentUnavailable, en
 from moodle_regress.browser.record import BrowserRecorder
 from moodle_regress.browser.seed import BrowserSeed
 from moodle_regress.browser.waits import goto
+from moodle_regress.pytest_plugin import run_shared_dir
 from moodle_regress.site import SiteDescriptor
 from moodle_regress.suites.browser.helpers import MoodlePage
 
@@ -55,14 +53,14 @@ DOWNLOADS = frozenset({"resource", "url"})
 
 @pytest.fixture(scope="session")
 def content_course(
+    pytestconfig: pytest.Config,
     browser_site: SiteDescriptor,
     browser_seed: BrowserSeed,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> ContentCourse:
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = run_shared_dir(pytestconfig, tmp_path_factory)
     try:
-        return ensure_content_course(browser_site, browser_seed, Path(shared))
+        return ensure_content_course(browser_site, browser_seed, shared)
     except ContentUnavailable as exc:
         pytest.skip(f"content pages: {exc}")
 
