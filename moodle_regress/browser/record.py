@@ -124,9 +124,8 @@ class BrowserRecorder:
         self.core = Recorder(
             out_dir / SNAPSHOT_NAME, baseline=baseline, expected=expected, worker=worker
         )
-        self.core.start(
-            SnapshotMeta(site_url=site_url, release=release, notes=["browser observations"])
-        )
+        # Notes say what could not be observed (the report lists them): none to start with.
+        self.core.start(SnapshotMeta(site_url=site_url, release=release))
         self.differences: list[PageDifference] = []
 
     @property
