@@ -157,8 +157,8 @@ def _text_diff(before: Any, after: Any) -> str:
     """A line diff for values of several lines, where side by side is hard to read."""
     old = _pretty(before).splitlines()
     new = _pretty(after).splitlines()
-    if len(old) < 4 and len(new) < 4:
-        return ""
+    if (len(old) < 4 and len(new) < 4) or old == new:
+        return ""  # short values read side by side; equal ones (a picture changed) have none
     lines = []
     for line in difflib.unified_diff(old, new, "before", "after", lineterm="", n=2):
         css = "ins" if line.startswith("+") else "del" if line.startswith("-") else ""

@@ -194,6 +194,13 @@ def test_aria_snapshots_show_as_indented_text_with_a_line_diff() -> None:
     assert "<span class='ins'>+    - heading &quot;Timeline&quot; [level=2]</span>" in page
 
 
+def test_no_line_difference_when_only_the_picture_changed(tmp_path: Path) -> None:
+    page = render_html(_comparison(tmp_path))
+    block = page[page.index("data-key='pages/MR-C001/visual'") :]
+    block = block[: block.index("</article>")]
+    assert "line difference" not in block
+
+
 def test_missing_screenshot_is_said(tmp_path: Path) -> None:
     result = _comparison(tmp_path)
     (tmp_path / "a" / "shots" / "course.png").unlink()
