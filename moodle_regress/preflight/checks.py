@@ -171,46 +171,31 @@ def _code_checks(
     code: PluginVersion, target: TreeVersions, core_version: Any, branch: int
 ) -> list[Check]:
     """``requires``, ``incompatible`` and dependencies of a plugin in the target tree."""
-    name, found = code.component, []
+    name = code.component
     without = (
         f"update {name} to a release for Moodle {target.tree.branch_key}, "
         f"or rehearse with --without-plugin {name}"
     )
+    found: list[Check] = []
     if code.error or code.version is None:
-        found.append(
-            Check(
-                "plugins",
-                "unreadable version.php",
-                "blocker",
-                f"{name}: {code.error or 'no $plugin->version'}",
-                without,
-                name,
-            )
-        )
+        message = f"{name}: {code.error or 'no $plugin->version'}"
+        found.append(Check("plugins", "unreadable version.php", "blocker", message, without, name))
     requires = number(code.requires)
     if requires is not None and core_version is not None and requires > core_version:
-        found.append(
-            Check(
-                "plugins",
-                "needs a newer Moodle",
-                "blocker",
-                f"{name} requires Moodle {code.requires}; the target is {target.tree.version}",
-                without,
-                name,
-            )
-        )
+        message = f"{name} requires Moodle {code.requires}; the target is {target.tree.version}"
+        found.append(Check("plugins", "needs a newer Moodle", "blocker", message, without, name))
     if code.incompatible is not None and branch >= code.incompatible:
-        found.append(
-            Check(
-                "plugins",
-                "incompatible",
-                "blocker",
-                f"{name} declares itself incompatible with Moodle branch "
-                f"{code.incompatible} and later; the target is {branch}",
-                without,
-                name,
-            )
+        message = (
+            f"{name} declares itself incompatible with Moodle branch "
+            f"{code.incompatible} and later; the target is {branch}"
         )
+        found.append(Check("plugins", "incompatible", "blocker", message, without, name))
+    return found + _dependency_checks(code, target)
+
+
+def _dependency_checks(code: PluginVersion, target: TreeVersions) -> list[Check]:
+    """A dependency the target lacks, or has in too old a version."""
+    found: list[Check] = []
     for dependency, needed in code.dependencies.items():
         other = target.plugins.get(dependency)
         have = number(other.version) if other is not None else None
@@ -223,10 +208,10 @@ def _code_checks(
                     "plugins",
                     "dependency",
                     "blocker",
-                    f"{name} needs {dependency} {needed}; it is {state}",
+                    f"{code.component} needs {dependency} {needed}; it is {state}",
                     f"add {dependency} {needed} or later to the target tree, or rehearse "
-                    f"with --without-plugin {name}",
-                    name,
+                    f"with --without-plugin {code.component}",
+                    code.component,
                 )
             )
     return found
