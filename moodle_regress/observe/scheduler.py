@@ -74,8 +74,10 @@ class Scheduler:
 
     def _skipped_local(self, step: Observer) -> bool:
         if step.local and self.ctx.code_dir is None:
-            note = step.remote_note or f"{step.name}: needs a local site (a sandbox); skipped"
-            self.ctx.notes.append(note)
+            # Said for a site known to be elsewhere; a bare client tells nothing of where.
+            if self.ctx.site is not None:
+                note = step.remote_note or f"{step.name}: needs a local site (a sandbox); skipped"
+                self.ctx.notes.append(note)
             return True
         return False
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from moodle_regress.observation import make_key
 from moodle_regress.observe import (
@@ -22,6 +23,7 @@ from moodle_regress.observe import (
     registry,
 )
 from moodle_regress.observe.registry import Output
+from moodle_regress.site import SiteDescriptor
 from moodle_ws import MoodleClient
 from moodle_ws.testing import PLACEHOLDER_URL, Recording, ReplayTransport
 from tests.unit.test_observe_api import RECORDING, _accept
@@ -79,6 +81,7 @@ def test_the_areas_are_registered() -> None:
         "courses",
         "enrolments",
         "groups",
+        "plugins",
         "site",
         "themes",
         "users",
@@ -129,7 +132,8 @@ def test_a_local_step_is_skipped_on_a_remote_site_with_a_note(tmp_path: Path) ->
 
     register(Observer(name="local", area="local", local=True, gather=gather, observe=observe))
     try:
-        remote = _observer(areas=["local"]).observe()
+        site = SiteDescriptor(name="remote", url=PLACEHOLDER_URL, token=SecretStr("x" * 32))
+        remote = _observer(areas=["local"], site=site).observe()
         assert remote.observations == []
         assert any("local: needs a local site" in note for note in remote.meta.notes)
         local = _keys(areas=["local"], code_dir=tmp_path)
