@@ -7,10 +7,14 @@ A rehearsal runs these stages, each timed and shown as it goes:
 3. ``observe A``: a snapshot through the web services and of the web-service contract
    (from A's code), and the suites (API and/or browser) recording their observations;
 4. ``upgrade``: Moodle's upgrade to code tree B; the sandbox takes a backup first;
-5. ``observe B``: the same, the suites now comparing with A's observations;
-6. ``report``: A against B, contract changes classified and every difference matched
+5. ``schema``: B's database against a fresh install of code tree B (the ``schema``
+   area) and its rows per table (the ``data`` area; A's were read at the end of
+   stage 3), see :mod:`moodle_regress.integrity`;
+6. ``observe B``: the same, the suites now comparing with A's observations;
+7. ``report``: A against B, contract changes classified and every difference matched
    to B's upgrade notes, everything in one HTML report, JSON and allure results;
-7. ``restore``: the backup into a fresh sandbox, observed again: it must equal A.
+8. ``restore``: the backup into a fresh sandbox, observed again: it must equal A,
+   rows per table included.
 
 Data flows one way: plan -> seed -> observe -> snapshot -> compare -> report.  When
 the upgrade fails, the rehearsal still writes what it did, restores the backup and
@@ -42,6 +46,8 @@ from moodle_regress.compare import Comparison, compare
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
+from moodle_regress.integrity import IntegrityCheck, row_changes
+from moodle_regress.observation import Observation
 from moodle_regress.observe import ApiObserver, prefix_filter
 from moodle_regress.observe import plugins as plugins_area
 from moodle_regress.observe.contract import AREA as CONTRACT_AREA
@@ -122,6 +128,9 @@ class RehearsalResult:
     preflight: dict[str, Any] | None = None
     #: The plugin whose install or upgrade step failed the upgrade.
     failed_plugin: str | None = None
+    #: What the schema and data check took, and its parts.
+    schema_check: str = ""
+    schema_seconds: float = 0.0
 
     @property
     def exit_code(self) -> int:
@@ -145,6 +154,10 @@ class RehearsalResult:
             "preflight": self.preflight,
             "exit_code": self.exit_code,
             "adhoc_tasks": self.adhoc.to_json(),
+            "schema_check": {
+                "seconds": round(self.schema_seconds, 2),
+                "summary": self.schema_check,
+            },
             "stages": [
                 {
                     "name": s.name,
@@ -402,6 +415,17 @@ def combine(snapshots: Sequence[Snapshot]) -> Snapshot:
     return combined
 
 
+def with_observations(snapshot: Snapshot, extra: Sequence[Observation], path: Path) -> Snapshot:
+    """``snapshot`` with ``extra`` observations added, saved to ``path``."""
+    combine([snapshot, Snapshot(snapshot.meta, extra)]).save(path)
+    return Snapshot.load(path)
+
+
+def schema_of(found: Sequence[Observation]) -> list[Observation]:
+    """The ``schema`` area's observations of a site's database check."""
+    return [o for o in found if o.area == "schema"]
+
+
 def load_expected(files: Sequence[Path]) -> ExpectedChanges | None:
     """The rules of several expected-changes files, in order (the first match explains)."""
     loaded = [ExpectedChanges.load(f) for f in files]
@@ -556,9 +580,10 @@ def rehearse(
         ("observe_a", "3. observe A (snapshot + suites)"),
         ("upgrade", "4. back up and upgrade to B"),
         ("adhoc", "4b. ad hoc tasks the upgrade queued"),
-        ("observe_b", "5. observe B against A"),
-        ("report", "6. compare and report"),
-        ("restore", "7. restore the backup, check it is A"),
+        ("schema", "5. schema and rows of B against a fresh install"),
+        ("observe_b", "6. observe B against A"),
+        ("report", "7. compare and report"),
+        ("restore", "8. restore the backup, check it is A"),
     ]
     # A broken expected-changes file is found now, not after the upgrade.
     load_expected(expected_files(options.expected, defaults=options.default_expected))
@@ -567,6 +592,8 @@ def rehearse(
     result.stages = board.stages
     backup: Path | None = None
     observer_a: Snapshot | None = None
+    database_a: list[Observation] = []
+    integrity = IntegrityCheck(manager, log=out / "schema-check.log", engine=options.db_engine)
     how = Observing(
         plan=options.plan,
         seed=options.seed,
@@ -593,6 +620,8 @@ def rehearse(
                 stage.detail = (
                     f"{name}: {descriptor.release} on {options.db_engine} at {descriptor.url}"
                 )
+            # B's fresh install for the schema check, unless saved, beside stages 2-4.
+            integrity.prepare(options.code_to)
             with board.run("seed") as stage:
                 stage.detail = seed_site(descriptor, options.plan, options.seed, allow_writes=False)
                 # A real site's cron has run what its installation and its users queued;
@@ -610,7 +639,18 @@ def rehearse(
                     runs=result.suites,
                     label="A",
                 )
-                snapshot_a, observer_a = seen_a.snapshot, seen_a.observer
+                # Rows are counted last: the upgrade's backup holds these rows.
+                database_a = integrity.check_site(
+                    "A",
+                    manager.get(name).code_dir,
+                    options.code_from,
+                    fresh_install=True,
+                    save=out / "A",
+                ).observations
+                snapshot_a = with_observations(
+                    seen_a.snapshot, database_a, out / "A" / "snapshot.json"
+                )
+                observer_a = seen_a.observer
                 stage.detail = f"{len(snapshot_a)} observations; " + "; ".join(
                     r.summary for r in result.suites if r.label == "A"
                 )
@@ -649,8 +689,18 @@ def rehearse(
                 # As the site's cron would, before anyone looks at the upgraded site.
                 result.adhoc = run_queued_tasks(manager.get(name).tree(), out / "adhoc-tasks-B.log")
                 stage.detail = result.adhoc.summary()
+            with board.run("schema") as stage:
+                checked_b = integrity.check_site(
+                    "B", manager.get(name).code_dir, options.code_to, save=out / "B"
+                )
+                stage.detail = (
+                    f"{checked_b.schema_differences} differences from a fresh install of "
+                    f"{result.release_after} ("
+                    + ("saved before" if checked_b.fresh_saved_before else "installed now")
+                    + f"); rows of {len(checked_b.reading.tables)} tables; {integrity.summary()}"
+                )
             with board.run("observe_b") as stage:
-                snapshot_b = observe_with_suites(
+                seen_b = observe_with_suites(
                     descriptor,
                     _site_ref(descriptor),
                     out / "B",
@@ -658,7 +708,10 @@ def rehearse(
                     baselines=seen_a.recorded,
                     runs=result.suites,
                     label="B",
-                ).snapshot
+                )
+                snapshot_b = with_observations(
+                    seen_b.snapshot, checked_b.observations, out / "B" / "snapshot.json"
+                )
                 stage.detail = f"{len(snapshot_b)} observations; " + "; ".join(
                     r.summary for r in result.suites if r.label == "B"
                 )
@@ -691,6 +744,14 @@ def rehearse(
                 with board.run("restore") as stage:
                     restored = manager.restore(f"{name}-restored", backup)
                     # The same code as A's: its contract is not read again.
+                    # Rows first: observing adds some (logs).
+                    database_r = integrity.check_site(
+                        "restored",
+                        manager.get(f"{name}-restored").code_dir,
+                        options.code_from,
+                        moodle_check=False,
+                        save=out / "restored",
+                    ).observations
                     check = observe_site(
                         restored.descriptor,
                         out / "restored" / "api-observer.json",
@@ -698,10 +759,20 @@ def rehearse(
                         seed=options.seed,
                         contract=False,
                     )
-                    same = compare(without_area(observer_a, CONTRACT_AREA), check)
-                    result.restored_equal = len(same) == 0
-                    stage.detail = f"{restored.release}; {len(same)} differences from A" + (
-                        "" if result.restored_equal else f" (see {out / 'restored'})"
+                    same = compare(
+                        Snapshot(
+                            observer_a.meta,
+                            [*without_area(observer_a, CONTRACT_AREA), *schema_of(database_a)],
+                        ),
+                        Snapshot(check.meta, [*check, *schema_of(database_r)]),
+                    )
+                    rows = row_changes(database_a, database_r)
+                    result.restored_equal = len(same) == 0 and not rows.lost
+                    stage.detail = (
+                        f"{restored.release}; {len(same)} differences from A; rows lost: "
+                        + ("; ".join(rows.lost) or "none")
+                        + (f" (grown: {'; '.join(rows.grown)})" if rows.grown else "")
+                        + ("" if result.restored_equal else f" (see {out / 'restored'})")
                     )
                     if not result.restored_equal:
                         write_html_report(
@@ -713,6 +784,8 @@ def rehearse(
         else:
             board.skip("restore", "no backup was taken")
     result.backup = backup
+    integrity.close()
+    result.schema_seconds, result.schema_check = integrity.total_seconds, integrity.summary()
     if options.cleanup:
         result.backup = _clean_up(manager, (name, f"{name}-restored"), backup, out)
     write_json_atomic(out / "rehearsal.json", result.to_json())
@@ -876,6 +949,8 @@ def print_summary(result: RehearsalResult, console: Console) -> None:
     if result.restored_equal is not None:
         verdict = "equals site A" if result.restored_equal else "DIFFERS from site A"
         console.print(f"restored site: {verdict}")
+    if result.schema_check:
+        console.print(result.schema_check)
     if result.backup is not None:
         console.print(f"backup taken before the upgrade: {result.backup}")
     if result.adhoc.runs:
