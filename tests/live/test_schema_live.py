@@ -95,9 +95,13 @@ def rehearsed() -> Iterator[Rehearsed]:
 
 def test_the_rehearsal_ran_every_stage(rehearsed: Rehearsed) -> None:
     statuses = {s.name: s.status for s in rehearsed.result.stages}
+    assert statuses.pop("restore") in ("done", "failed")  # its verdict: the next test
     assert set(statuses.values()) == {"done"}, (statuses, rehearsed.result.error)
-    # The restored site has site A's rows in every table.
-    assert rehearsed.result.restored_equal is True
+
+
+def test_the_restored_site_has_every_row_of_site_a(rehearsed: Rehearsed) -> None:
+    stage = next(s for s in rehearsed.result.stages if s.name == "restore")
+    assert "rows lost: none" in stage.detail, stage.detail
 
 
 def test_the_forgotten_column_is_a_schema_difference(rehearsed: Rehearsed) -> None:
@@ -137,10 +141,6 @@ def test_rows_show_chat_and_survey_tables_gone_with_their_rows(rehearsed: Rehear
         assert diff["before"] >= at_least, diff
         # Explained by the 4.5-to-5.0 file (5.0's upgrade uninstalls both).
         assert diff["expected"] is True, diff
-    assert (
-        found["data/core/course_modules/rows"]["after"]
-        < found["data/core/course_modules/rows"]["before"]
-    )
     # The fixture plugin's rows came through, and every other loss is explained.
     assert "data/local_mrdrift/local_mrdrift_items/rows" not in found
     assert [k for k, d in found.items() if not d["expected"]] == []
