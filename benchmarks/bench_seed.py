@@ -129,6 +129,8 @@ def main() -> None:
             started = time.perf_counter()
             summary = run(descriptor, dataset, options)
             results.append((label, summary, time.perf_counter() - started))
+        # Before the cleanup: its failure must not lose the figures.
+        print_results(args.plan.name, release, results)
     finally:
         if not args.keep:
             with descriptor.client(timeout=SEED_TIMEOUT) as client:
@@ -136,7 +138,9 @@ def main() -> None:
                     console.print(f"removing tag {dataset.tag}...")
                     cleanup(client, dataset.tag, data=dataset)
 
-    table = Table(title=f"seeding {args.plan.name} on Moodle {release}")
+
+def print_results(plan: str, release: str, results: list[tuple[str, Summary, float]]) -> None:
+    table = Table(title=f"seeding {plan} on Moodle {release}")
     for column in ("run", "seconds", "records", "calls", "records/s"):
         table.add_column(column, justify="left" if column == "run" else "right")
     for label, summary, seconds in results:
