@@ -408,7 +408,7 @@ def render_html(
         f"{_notes_line(comparison)}"
         "<table class='areas'><tr><th>area</th><th>added</th><th>removed</th><th>changed</th>"
         f"<th>expected</th><th>unexpected</th></tr>{area_rows}</table>"
-        f"{_adhoc_html(adhoc_tasks)}{_notes_html(comparison)}</header><main>"
+        f"{_adhoc_html(adhoc_tasks)}{_notes_html(comparison)}</header><main>{preface}"
         "<div class='filters'>"
         f"<label>Area <select id='f-area'><option value=''>all</option>{options}</select></label>"
         "<label>Verdict <select id='f-expected'><option value=''>all</option>"
