@@ -122,7 +122,9 @@ class UserPreference(Record):
     @field_validator("value", mode="before")
     @classmethod
     def _number_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
 
 class User(Record):
