@@ -116,16 +116,19 @@ def main() -> None:
         (f"batched, {args.workers} concurrent", batched_data, ApplyOptions(workers=args.workers)),
         ("one call per entity", single_data, ONE_PER_CALL),
     ]
-    results = timed_runs(descriptor, runs[: 1 if args.no_baseline else 2], keep=args.keep)
-    show(results, f"seeding {args.plan.name} on Moodle {release}")
+    title = f"seeding {args.plan.name} on Moodle {release}"
+    timed_runs(descriptor, runs[: 1 if args.no_baseline else 2], keep=args.keep, title=title)
 
 
 Run = tuple[str, Dataset, ApplyOptions]
 Timed = tuple[str, Summary, float]
 
 
-def timed_runs(descriptor: SiteDescriptor, runs: list[Run], *, keep: bool) -> list[Timed]:
-    """Each run timed; what they seeded removed afterwards unless ``keep``."""
+def timed_runs(
+    descriptor: SiteDescriptor, runs: list[Run], *, keep: bool, title: str
+) -> list[Timed]:
+    """Each run timed and its figures shown; what they seeded removed afterwards
+    unless ``keep``."""
     results: list[Timed] = []
     attempted: list[Dataset] = []
     try:
@@ -135,6 +138,8 @@ def timed_runs(descriptor: SiteDescriptor, runs: list[Run], *, keep: bool) -> li
             started = time.perf_counter()
             summary = run(descriptor, dataset, options)
             results.append((label, summary, time.perf_counter() - started))
+        # Before the cleanup: its failure must not lose the figures.
+        show(results, title)
     finally:
         if not keep:
             with descriptor.client(timeout=SEED_TIMEOUT) as client:

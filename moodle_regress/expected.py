@@ -12,6 +12,9 @@ The file is YAML::
         before: {equals: {hiddensections: 0}}   # optional value conditions,
         after: {regex: "coursedisplay"}         # equals or regex, on before and/or after
         reason: ...
+      - key: data/*/rows
+        after: {at_least: before}               # a number, or the other side's value
+        reason: Tables grow; only lost rows matter.
 
 Two more conditions use what the comparison learned about a difference:
 
@@ -35,8 +38,10 @@ anything including ``/``, ``?`` one character, ``[abc]`` a character class; ``[]
 stands for itself (a list's items in ``contract`` keys: ``params/courses/[]/visible``).  A
 ``/`` inside an entity is written ``%2F`` (keys escape it).  A ``regex`` condition
 searches the value if it is a string, else its canonical JSON; ``equals`` compares
-the whole value.  A condition on a side that has no value (``before`` of an added
-key) does not match.  The first rule that matches a difference explains it.
+the whole value; ``at_least`` holds for a number not below the given one, or
+below the other side's value when given ``before`` (on ``after``) or ``after`` (on
+``before``).  A condition on a side that has no value (``before`` of an added key)
+does not match.  The first rule that matches a difference explains it.
 """
 
 from __future__ import annotations
@@ -55,7 +60,9 @@ from moodle_regress.observation import canonical
 
 _RULE_FIELDS = {"key", "reason", "change", "before", "after", "explained", "contract"}
 _SEVERITIES = ("breaking", "non-breaking", "deprecation")
-_CONDITION_FIELDS = {"equals", "regex"}
+_CONDITION_FIELDS = {"equals", "regex", "at_least"}
+#: ``at_least: before`` (or ``after``): compare with the other side's value.
+_SIDES = ("before", "after")
 
 
 class ExpectedFileError(MoodleRegressError):
@@ -98,12 +105,20 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
 _MISSING = object()
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 @dataclass(frozen=True)
 class ValueCondition:
     equals: Any = _MISSING
     regex: re.Pattern[str] | None = None
+    #: A number, or "before"/"after": the other side's value.
+    at_least: float | str | None = None
 
-    def matches(self, present: bool, value: Any) -> bool:
+    def matches(self, present: bool, value: Any, other: Any = None) -> bool:
         if not present:
             return False
         if self.equals is not _MISSING and canonical(value) != canonical(self.equals):
@@ -112,7 +127,12 @@ class ValueCondition:
             text = value if isinstance(value, str) else canonical(value)
             if not self.regex.search(text):
                 return False
-        return True
+        return self.at_least is None or self._at_least(value, other)
+
+    def _at_least(self, value: Any, other: Any) -> bool:
+        bound = _number(other) if isinstance(self.at_least, str) else self.at_least
+        number = _number(value)
+        return number is not None and bound is not None and number >= bound
 
 
 @dataclass(frozen=True)
@@ -141,10 +161,12 @@ class ExpectedRule:
         ):
             return False
         if self.before is not None and not self.before.matches(
-            diff.before is not None, diff.before_value
+            diff.before is not None, diff.before_value, diff.after_value
         ):
             return False
-        return self.after is None or self.after.matches(diff.after is not None, diff.after_value)
+        return self.after is None or self.after.matches(
+            diff.after is not None, diff.after_value, diff.before_value
+        )
 
     def describe(self) -> str:
         return f"line {self.line}: {self.pattern}"
@@ -366,7 +388,7 @@ def _parse_condition(
     node = fields[name][1]
     if not isinstance(node, yaml.MappingNode) or not node.value:
         raise ExpectedFileError(
-            f"{where}: {name}: must be a mapping with `equals:` or `regex:`, "
+            f"{where}: {name}: must be a mapping with `equals:`, `regex:` or `at_least:`, "
             f"for example {name}: {{equals: topics}}"
         )
     parts = {k.value: (k, v) for k, v in node.value}
@@ -374,7 +396,7 @@ def _parse_condition(
         if cond not in _CONDITION_FIELDS:
             raise ExpectedFileError(
                 f"{_source_of(where)}:{knode.start_mark.line + 1}: {name}.{cond}: "
-                "unknown condition; use equals or regex"
+                "unknown condition; use equals, regex or at_least"
             )
     equals: Any = _MISSING
     regex = None
@@ -388,7 +410,22 @@ def _parse_condition(
             raise ExpectedFileError(
                 f"{where}: {name}.regex: {text!r} is not a regular expression: {exc}"
             ) from None
-    return ValueCondition(equals=equals, regex=regex)
+    at_least = _parse_at_least(parts["at_least"][1], where, name) if "at_least" in parts else None
+    return ValueCondition(equals=equals, regex=regex, at_least=at_least)
+
+
+def _parse_at_least(node: yaml.Node, where: str, name: str) -> float | str:
+    """A number, or the other side's name (``after: {at_least: before}``)."""
+    text = _scalar(node, where, f"{name}.at_least")
+    other = next(side for side in _SIDES if side != name)
+    if text == other:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ExpectedFileError(
+            f"{where}: {name}.at_least: {text!r} is neither a number nor {other!r}"
+        ) from None
 
 
 def _source_of(where: str) -> str:

@@ -33,8 +33,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from moodle_regress.errors import MoodleRegressError
 
-Source = Literal["api", "browser"]
-SOURCES: tuple[Source, ...] = ("api", "browser")
+#: Where a fact was read: web services, a browser, or the site's database (schema, rows).
+Source = Literal["api", "browser", "database"]
+SOURCES: tuple[Source, ...] = ("api", "browser", "database")
 
 #: Entity name for facts about the site as a whole (``@`` never starts a shortname
 #: the seeder makes, and keeps site facts sorted apart).

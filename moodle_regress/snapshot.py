@@ -38,8 +38,8 @@ from moodle_regress.errors import MoodleRegressError
 from moodle_regress.files import write_json_atomic
 from moodle_regress.observation import Observation, ObservationError, Source, canonical
 
-#: 1.1: meta.database (the site's database engine).
-SCHEMA_VERSION = "1.1"
+#: 1.1: meta.database (the site's database engine); 1.2: source "database".
+SCHEMA_VERSION = "1.2"
 SCHEMA_MAJOR = 1
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "snapshot-1.schema.json"
 

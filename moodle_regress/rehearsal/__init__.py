@@ -9,14 +9,18 @@ A rehearsal runs these stages, each timed and shown as it goes:
    (from A's code), and the suites (API and/or browser) recording their observations;
 4. ``upgrade``: the preflight again, then Moodle's upgrade to code tree B; the sandbox
    takes a backup first; 4b. the ad hoc tasks the upgrade queued;
-5. ``observe B``: the same, the suites now comparing with A's observations;
-6. ``report``: A against B, contract changes classified and every difference matched
+5. ``schema``: B's database against a fresh install of code tree B (the ``schema``
+   area) and its rows per table (the ``data`` area; A's were read at the end of
+   stage 3), see :mod:`moodle_regress.integrity`;
+6. ``observe B``: the same, the suites now comparing with A's observations;
+7. ``report``: A against B, contract changes classified and every difference matched
    to B's upgrade notes, everything in one HTML report, JSON and allure results;
-7. ``restore``: the backup into a fresh sandbox, observed again: it must equal A.
+8. ``restore``: the backup into a fresh sandbox, observed again: it must equal A,
+   rows per table included.
 
 Data flows one way: plan -> seed -> observe -> snapshot -> compare -> report.  When
 the upgrade fails, the rehearsal still writes what it did, restores the backup and
-proves site A is back.  :func:`compare_sites` runs stages 2, 3, 5 and 6 against two
+proves site A is back.  :func:`compare_sites` runs stages 2, 3, 6 and 7 against two
 live sites.
 
 The parts: :mod:`.stages` (the stages and their display), :mod:`.suites` (suite

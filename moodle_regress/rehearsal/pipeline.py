@@ -7,13 +7,14 @@ is observed with each suite comparing against what it recorded on site A.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moodle_regress.compare import Comparison, compare
 from moodle_regress.expected import ExpectedChanges
+from moodle_regress.observation import Observation
 from moodle_regress.observe import ApiObserver, all_areas_but, prefix_filter
 from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.observe.questions import question_bank_reader
@@ -150,11 +151,15 @@ class Pipeline:
         *,
         baselines: dict[str, Path] | None = None,
         code: Path | None = None,
+        extra: Callable[[], Sequence[Observation]] | None = None,
     ) -> SiteObservation:
         """Stage ``stage``: snapshot the site, run the suites, combine what they saw
-        (``code``: the code tree of a site that is not a sandbox, for its contract)."""
+        (``code``: the code tree of a site that is not a sandbox, for its contract;
+        ``extra``: observations read after the suites, such as the database check's)."""
         with self.board.run(stage) as shown:
-            seen = self.observe_with_suites(descriptor, site_ref, label, baselines or {}, code)
+            seen = self.observe_with_suites(
+                descriptor, site_ref, label, baselines or {}, code=code, extra=extra
+            )
             runs = "; ".join(r.summary for r in self.result.suites if r.label == label)
             shown.detail = f"{len(seen.snapshot)} observations ({seen.snapshot.meta.release})"
             shown.detail += f"; {runs}" if runs else ""
@@ -166,9 +171,12 @@ class Pipeline:
         site_ref: str,
         label: str,
         baselines: dict[str, Path],
+        *,
         code: Path | None = None,
+        extra: Callable[[], Sequence[Observation]] | None = None,
     ) -> SiteObservation:
-        """Snapshot a site, run the suites against it, and combine what they observed."""
+        """Snapshot a site, run the suites against it, and combine what they observed
+        with ``extra``'s observations, read last."""
         site_dir = self.result.out / label
         observer = observe_site(
             descriptor,
@@ -192,6 +200,8 @@ class Pipeline:
             if run.snapshot is not None:
                 recorded[suite] = run.snapshot
                 parts.append(Snapshot.load(run.snapshot))
+        if extra is not None:
+            parts.append(Snapshot(observer.meta, list(extra())))
         combine(parts).save(site_dir / "snapshot.json")
         return SiteObservation(Snapshot.load(site_dir / "snapshot.json"), observer, recorded)
 

@@ -41,6 +41,9 @@ class RehearsalResult:
     preflight: dict[str, Any] | None = None
     #: The plugin whose install or upgrade step failed the upgrade.
     failed_plugin: str | None = None
+    #: What the schema and data check took, and its parts.
+    schema_check: str = ""
+    schema_seconds: float = 0.0
 
     @property
     def exit_code(self) -> int:
@@ -69,6 +72,10 @@ class RehearsalResult:
             "preflight": self.preflight,
             "exit_code": self.exit_code,
             "adhoc_tasks": self.adhoc.to_json(),
+            "schema_check": {
+                "seconds": round(self.schema_seconds, 2),
+                "summary": self.schema_check,
+            },
             "stages": [
                 {
                     "name": s.name,
@@ -116,6 +123,8 @@ def _outcome_lines(result: RehearsalResult) -> list[str]:
     if result.restored_equal is not None:
         verdict = "equals site A" if result.restored_equal else "DIFFERS from site A"
         lines.append(f"restored site: {verdict}")
+    if result.schema_check:
+        lines.append(result.schema_check)
     if result.backup is not None:
         lines.append(f"backup taken before the upgrade: {result.backup}")
     lines += [

@@ -14,6 +14,8 @@ from rich.console import Console
 from moodle_regress.compare import compare
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
+from moodle_regress.integrity import CheckedSite, IntegrityCheck, row_changes
+from moodle_regress.observation import Observation
 from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.preflight import PreflightReport
 from moodle_regress.preflight import stage as preflight_stage
@@ -44,9 +46,10 @@ STAGES = (
     ("observe_a", "3. observe A (snapshot + suites)"),
     ("upgrade", "4. back up and upgrade to B"),
     ("adhoc", "4b. ad hoc tasks the upgrade queued"),
-    ("observe_b", "5. observe B against A"),
-    ("report", "6. compare and report"),
-    ("restore", "7. restore the backup, check it is A"),
+    ("schema", "5. schema and rows of B against a fresh install"),
+    ("observe_b", "6. observe B against A"),
+    ("report", "7. compare and report"),
+    ("restore", "8. restore the backup, check it is A"),
 )
 
 
@@ -88,9 +91,14 @@ class Rehearsal:
         self.backup: Path | None = None
         self.observer_a: Snapshot | None = None
         self.preflight: PreflightReport | None = None
+        self.integrity = IntegrityCheck(
+            manager, log=self.result.out / "schema-check.log", engine=options.db_engine
+        )
+        #: Site A's ``schema`` and ``data`` observations (read at the end of stage 3).
+        self.database_a: list[Observation] = []
 
     def run(self) -> None:
-        """Stages 1 to 6; a failure skips the rest; the restore runs whenever it can."""
+        """Stages 0 to 7; a failure skips the rest; the restore runs whenever it can."""
         try:
             self.run_stages()
         except Exception as exc:
@@ -108,8 +116,12 @@ class Rehearsal:
     def run_stages(self) -> None:
         self.check_before_sandbox()
         descriptor = self.up()
+        # B's fresh install for the schema check, unless saved, beside stages 2-4.
+        self.integrity.prepare(self.options.code_to)
         self.seed(descriptor)
-        seen_a = self.pipeline.observe("observe_a", "A", descriptor, site_ref(descriptor))
+        seen_a = self.pipeline.observe(
+            "observe_a", "A", descriptor, site_ref(descriptor), extra=self.read_database_a
+        )
         self.observer_a = seen_a.observer
         self.upgrade()
         descriptor = self.manager.get(self.name).descriptor()
@@ -118,8 +130,14 @@ class Rehearsal:
             tree = self.manager.get(self.name).tree()
             self.result.adhoc = run_queued_tasks(tree, self.result.out / "adhoc-tasks-B.log")
             stage.detail = self.result.adhoc.summary()
+        checked_b = self.check_schema_b()
         seen_b = self.pipeline.observe(
-            "observe_b", "B", descriptor, site_ref(descriptor), baselines=seen_a.recorded
+            "observe_b",
+            "B",
+            descriptor,
+            site_ref(descriptor),
+            baselines=seen_a.recorded,
+            extra=lambda: checked_b.observations,
         )
         self.pipeline.report(
             seen_a.snapshot,
@@ -128,6 +146,35 @@ class Rehearsal:
             notes_tree=self.options.code_to,
             preflight=self.preflight,
         )
+
+    def read_database_a(self) -> list[Observation]:
+        """Site A's schema and rows: counted last, since the upgrade's backup holds
+        these rows; A is a fresh install of its tree, kept as that tree's."""
+        self.database_a = self.integrity.check_site(
+            "A",
+            self.manager.get(self.name).code_dir,
+            self.options.code_from,
+            fresh_install=True,
+            save=self.result.out / "A",
+        ).observations
+        return self.database_a
+
+    def check_schema_b(self) -> CheckedSite:
+        """Stage 5: B's database against a fresh install of code tree B, and its rows."""
+        with self.board.run("schema") as stage:
+            checked = self.integrity.check_site(
+                "B",
+                self.manager.get(self.name).code_dir,
+                self.options.code_to,
+                save=self.result.out / "B",
+            )
+            stage.detail = (
+                f"{checked.schema_differences} differences from a fresh install of "
+                f"{self.result.release_after} ("
+                + ("saved before" if checked.fresh_saved_before else "installed now")
+                + f"); rows of {len(checked.reading.tables)} tables; {self.integrity.summary()}"
+            )
+        return checked
 
     def seed(self, descriptor: SiteDescriptor) -> None:
         with self.board.run("seed") as stage:
@@ -204,11 +251,20 @@ class Rehearsal:
             preflight_stage.keep_upgrade_log(box.logs / "upgrade.log", self.result.out)
 
     def restore(self) -> None:
-        """Stage 7: the backup into a fresh sandbox, observed: it must equal site A."""
+        """Stage 8: the backup into a fresh sandbox, observed: it must equal site A,
+        and lack none of A's rows."""
         assert self.backup is not None and self.observer_a is not None
         out = self.result.out
         with self.board.run("restore") as stage:
             restored = self.manager.restore(f"{self.name}-restored", self.backup)
+            # Rows first: observing adds some (logs).
+            database_r = self.integrity.check_site(
+                "restored",
+                self.manager.get(f"{self.name}-restored").code_dir,
+                self.options.code_from,
+                moodle_check=False,
+                save=out / "restored",
+            ).observations
             # The same code as A's: its contract is not read again.
             check = observe_site(
                 restored.descriptor,
@@ -217,10 +273,20 @@ class Rehearsal:
                 seed=self.options.seed,
                 contract=False,
             )
-            same = compare(without_area(self.observer_a, CONTRACT_AREA), check)
-            self.result.restored_equal = len(same) == 0
-            stage.detail = f"{restored.release}; {len(same)} differences from A" + (
-                "" if self.result.restored_equal else f" (see {out / 'restored'})"
+            same = compare(
+                Snapshot(
+                    self.observer_a.meta,
+                    [*without_area(self.observer_a, CONTRACT_AREA), *schema_of(self.database_a)],
+                ),
+                Snapshot(check.meta, [*check, *schema_of(database_r)]),
+            )
+            rows = row_changes(self.database_a, database_r)
+            self.result.restored_equal = len(same) == 0 and not rows.lost
+            stage.detail = (
+                f"{restored.release}; {len(same)} differences from A; rows lost: "
+                + ("; ".join(rows.lost) or "none")
+                + (f" (grown: {'; '.join(rows.grown)})" if rows.grown else "")
+                + ("" if self.result.restored_equal else f" (see {out / 'restored'})")
             )
             if not self.result.restored_equal:
                 write_html_report(
@@ -257,6 +323,9 @@ def rehearse(
     rehearsal = Rehearsal(options, manager, pipeline, name)
     with board:
         rehearsal.run()
+    rehearsal.integrity.close()
+    result.schema_seconds = rehearsal.integrity.total_seconds
+    result.schema_check = rehearsal.integrity.summary()
     if options.cleanup:
         result.backup = clean_up(manager, (name, f"{name}-restored"), result.backup, out)
     write_json_atomic(out / "rehearsal.json", result.to_json())
@@ -281,6 +350,11 @@ def clean_up(
 def without_area(snapshot: Snapshot, area: str) -> Snapshot:
     """The snapshot without one area's observations."""
     return Snapshot(snapshot.meta, [o for o in snapshot if o.area != area])
+
+
+def schema_of(found: Sequence[Observation]) -> list[Observation]:
+    """The ``schema`` area's observations of a site's database check."""
+    return [o for o in found if o.area == "schema"]
 
 
 def site_ref(descriptor: SiteDescriptor) -> str:

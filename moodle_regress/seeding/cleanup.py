@@ -118,7 +118,9 @@ def cleanup(
     staying = _content_courses_that_stay(client, tag, data)
     if staying:
         summary.deleted.update(_cleanup_content(client, tag, staying, local, summary))
-    for batch in chunks(found.courses, 20):
+    # Five at a time: a course with content (activities, attempts, grades) takes Moodle
+    # seconds to delete, and a call must finish within the client's deadline.
+    for batch in chunks(found.courses, 5):
         for warning in client.courses.delete(batch):
             summary.notes.append(f"course {warning.itemid}: {warning.message}")
     summary.deleted["courses"] = len(found.courses)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from moodle_ws.areas import Area, params_list
 from moodle_ws.records import Input, MoodleWarningRecord, Record
@@ -113,8 +113,18 @@ class UserCustomField(Record):
 
 
 class UserPreference(Record):
+    """One of a user's preferences.  Moodle returns values as stored, except those it keeps
+    in memory as numbers (4.5's ``_lastloaded`` comes back as an integer): read as text."""
+
     name: str
     value: str | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
 
 class User(Record):

@@ -310,21 +310,23 @@ def test_a_failed_upgrade_names_the_plugin_and_brings_site_a_back(tmp_path: Path
     statuses = {s["name"]: s["status"] for s in summary["stages"]}
     assert statuses["preflight"] == "done"
     assert statuses["upgrade"] == "failed"
-    assert statuses["observe_a"] == "done"
-    assert statuses["observe_b"] == "skipped"
-    assert statuses["restore"] == "done"
-    assert summary["restored_equal"] is True
     # Moodle's own words: the plugin, its version, the message and the debug information.
     assert summary["failed_plugin"] == FAILING_PLUGIN
-    error = summary["error"]
-    assert f"failed in {FAILING_PLUGIN} {FAILING_VERSION}: {FAILING_MESSAGE}" in error
-    assert "install step on purpose" in error
-    assert f"--without-plugin {FAILING_PLUGIN}" in error
+    upgrade = next(s for s in summary["stages"] if s["name"] == "upgrade")["detail"]
+    assert f"failed in {FAILING_PLUGIN} {FAILING_VERSION}: {FAILING_MESSAGE}" in upgrade
+    assert "install step on purpose" in upgrade
+    assert f"--without-plugin {FAILING_PLUGIN}" in upgrade
     # Moodle's upgrade log stays in the output folder, though --cleanup removed the sandbox.
-    assert f"log: {out / 'upgrade.log'}" in error
+    assert f"log: {out / 'upgrade.log'}" in upgrade
     assert FAILING_MESSAGE in (out / "upgrade.log").read_text()
     assert Path(summary["backup"]).is_file()
     assert (out / "A" / "snapshot.json").is_file()
+    # Site A comes back from the backup.
+    assert statuses["observe_a"] == "done"
+    assert statuses["observe_b"] == "skipped"
+    assert statuses["restore"] == "done", summary["error"]
+    assert summary["restored_equal"] is True
+    assert summary["error"] == upgrade
 
 
 def test_compare_two_live_sites(

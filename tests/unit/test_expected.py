@@ -143,7 +143,7 @@ class TestValidation:
             ),
             (
                 "expected:\n  - key: a/b/c\n    reason: r\n    after: topics\n",
-                r"x.yaml:4: expected\[0\]: after: must be a mapping with `equals:` or `regex:`",
+                r"x.yaml:4: expected\[0\]: after: must be a mapping with `equals:`, `regex:`",
             ),
             (
                 "expected:\n  - key: a/b/c\n    reason: r\n    before:\n      equal: 1\n",
@@ -230,3 +230,67 @@ def test_empty_brackets_in_a_pattern_stand_for_a_list_item() -> None:
     assert regex.match("contract/core_course_create_courses/params/courses/[]/visible")
     assert not regex.match("contract/x/params/courses/visible")
     assert glob_to_regex("users/[ab]*/x").match("users/anne/x")
+
+
+class TestAtLeast:
+    """``at_least``: a number, or the other side's value (row counts that grew)."""
+
+    RULES = """
+expected:
+  - key: data/*/rows
+    change: changed
+    after: {at_least: before}
+    reason: grew
+  - key: data/*/rows
+    change: removed
+    before: {equals: 0}
+    reason: empty
+  - key: data/big/rows
+    after: {at_least: 1000}
+    reason: big enough
+"""
+
+    def _diffs(self) -> dict[str, tuple[bool, str | None]]:
+        before = Snapshot(
+            observations=[
+                Observation("data/grew/rows", 10),
+                Observation("data/same/rows", 10),
+                Observation("data/lost/rows", 10),
+                Observation("data/empty_dropped/rows", 0),
+                Observation("data/full_dropped/rows", 7),
+                Observation("data/big/rows", 2000),
+                Observation("data/text/rows", "ten"),
+            ]
+        )
+        after = Snapshot(
+            observations=[
+                Observation("data/grew/rows", 11),
+                Observation("data/same/rows", 10),
+                Observation("data/lost/rows", 9),
+                Observation("data/big/rows", 1500),
+                Observation("data/text/rows", "eleven"),
+            ]
+        )
+        comparison = ExpectedChanges.parse(self.RULES).apply(compare(before, after))
+        return {d.key: (d.expected, d.reason) for d in comparison}
+
+    def test_growth_and_empty_drops_are_expected_losses_are_not(self) -> None:
+        found = self._diffs()
+        assert found["data/grew/rows"] == (True, "grew")
+        assert "data/same/rows" not in found
+        assert found["data/lost/rows"] == (False, None)
+        assert found["data/empty_dropped/rows"] == (True, "empty")
+        assert found["data/full_dropped/rows"] == (False, None)
+        assert found["data/big/rows"] == (True, "big enough")
+        # Not numbers: no order, so the condition does not hold.
+        assert found["data/text/rows"] == (False, None)
+
+    def test_at_least_names_the_other_side_or_a_number(self) -> None:
+        with pytest.raises(ExpectedFileError, match=r"after.at_least: 'after' is neither"):
+            ExpectedChanges.parse(
+                "expected:\n  - key: a/b/c\n    after: {at_least: after}\n    reason: x\n"
+            )
+        with pytest.raises(ExpectedFileError, match=r":4: .*before.at_least: 'many'"):
+            ExpectedChanges.parse(
+                "expected:\n  - key: a/b/c\n    reason: x\n    before: {at_least: many}\n"
+            )

@@ -178,7 +178,8 @@ def test_the_components_note_announcing_a_fields_removal_explains_it(
 
 
 def test_a_removed_activity_is_explained_by_its_modules_removal() -> None:
-    """The content area's chat activity (and the list of enabled modules) go with mod_chat."""
+    """The content area's chat activity, the list of enabled modules and the plugins area
+    go with mod_chat."""
     before = contract_snapshot_with(
         "4.5.6",
         [
@@ -187,6 +188,7 @@ def test_a_removed_activity_is_explained_by_its_modules_removal() -> None:
                 {"modname": "chat", "name": "Chat"},
             ),
             ("activities/@site/modules-enabled", ["chat", "forum", "survey"]),
+            ("plugins/mod_chat/version", "2024100700"),
         ],
     )
     after = contract_snapshot_with("5.0.6+", [("activities/@site/modules-enabled", ["forum"])])
@@ -196,6 +198,8 @@ def test_a_removed_activity_is_explained_by_its_modules_removal() -> None:
     chat = _diff(comparison, "activities/MR-C001/mr-seed-MR-C001-chat1/module")
     assert _matches(chat)[0] == ("MDL-82457", "removes the plugin", "explained")
     assert chat.notes[0].entry.text == "Remove mod_chat from Moodle 5.0"
+    plugin = _diff(comparison, "plugins/mod_chat/version")
+    assert _matches(plugin)[0] == ("MDL-82457", "removes the plugin", "explained")
     enabled = _diff(comparison, "activities/@site/modules-enabled")
     assert {m.entry.text for m in enabled.notes if m.strong} == {
         "Remove mod_chat from Moodle 5.0",

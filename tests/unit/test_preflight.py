@@ -24,6 +24,7 @@ from moodle_regress.preflight import (
     PreflightError,
     PreflightReport,
     preflight_code,
+    preflight_html,
     preflight_site,
 )
 from moodle_regress.preflight.checks import SitePlugin, describe_usage, plugin_fates
@@ -34,6 +35,7 @@ from moodle_regress.preflight.run import site_plugins
 from moodle_regress.preflight.stage import expected_rules
 from moodle_regress.preflight.trees import TreeVersions, read_versions
 from moodle_regress.rehearsal import RehearsalOptions, rehearse
+from moodle_regress.report.html import render_html
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.moodle import _PART, fatal_error
 from moodle_regress.site import SiteDescriptor
@@ -389,3 +391,14 @@ def test_a_remote_site_is_refused_with_the_way_out(tmp_path: Path) -> None:
     with pytest.raises(PreflightError, match="not on this machine") as info:
         preflight_site(remote, target)
     assert "sandbox" in (info.value.fix or "")
+
+
+def test_the_preflight_section_sits_atop_the_reports_main_part(tmp_path: Path) -> None:
+    side = Side("a", "4.5.6 (Build: 1)", "2024100706", "405")
+    report = PreflightReport(source=side, target=side)
+    report.plugins = [PluginFate("mod_chat", "uninstalled", usage={"activities": {"C1": 2}})]
+    empty = compare(Snapshot(SnapshotMeta()), Snapshot(SnapshotMeta()))
+    page = render_html(empty, preface=preflight_html(report))
+    main = page.index("<main>")
+    assert main < page.index("id='preflight'") < page.index("class='filters'")
+    assert "mod_chat" in page and "C1: 2" in page and "2 activities in 1 course" in page

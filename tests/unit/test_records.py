@@ -113,3 +113,19 @@ def test_site_info_release_matches_the_recording(release: str) -> None:
     info = SiteInfo.model_validate(rec.call("site_info").payload())
     assert info.release == rec.moodle_release
     assert str(info.version) == rec.moodle_version
+
+
+def test_a_preference_moodle_returns_as_a_number_reads_as_text() -> None:
+    # Moodle 4.5.6 answered core_user_get_users_by_field for the admin, after a browser
+    # login, with {"name": "_lastloaded", "value": 1796095650}: an integer, not text.
+    raw = {
+        "id": 2,
+        "username": "admin",
+        "fullname": "Admin User",
+        "preferences": [
+            {"name": "last_time_enrolments_synced", "value": "1796095650"},
+            {"name": "_lastloaded", "value": 1796095650},
+        ],
+    }
+    user = User.model_validate(raw)
+    assert [p.value for p in user.preferences] == ["1796095650", "1796095650"]

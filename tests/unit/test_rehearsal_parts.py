@@ -29,12 +29,15 @@ def test_a_failed_stage_skips_the_rest_and_the_restore(tmp_path: Path) -> None:
     options = RehearsalOptions(code_from=tmp_path, code_to=tmp_path, out=tmp_path / "out")
     result = rehearse(options, manager=RefusingManager(), console=console, live=False)  # type: ignore[arg-type]
     statuses = {s.name: s.status for s in result.stages}
+    # The preflight reads the code trees first: it is the stage that fails.
     assert statuses == {
-        "up": "failed",
+        "preflight": "failed",
+        "up": "skipped",
         "seed": "skipped",
         "observe_a": "skipped",
         "upgrade": "skipped",
         "adhoc": "skipped",
+        "schema": "skipped",
         "observe_b": "skipped",
         "report": "skipped",
         "restore": "skipped",
@@ -46,7 +49,7 @@ def test_a_failed_stage_skips_the_rest_and_the_restore(tmp_path: Path) -> None:
     print_summary(result, console)
     console.file.close()
     text = (tmp_path / "console.txt").read_text()
-    assert "1. sandbox from code A: failed" in text
+    assert "0. preflight: will the upgrade work?: failed" in text
     assert "error:" in text and "everything:" in text
 
 

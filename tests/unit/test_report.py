@@ -358,3 +358,10 @@ def test_html_filters_by_contract_severity_and_explanation(tmp_path: Path) -> No
             )
         finally:
             browser.close()
+
+
+def test_the_preface_opens_the_main_part(tmp_path: Path) -> None:
+    """Tool-written HTML (the preflight's section) goes atop the differences, as is."""
+    section = "<section class='preflight' id='preflight'><h2>Preflight</h2></section>"
+    page = render_html(_comparison(tmp_path, with_images=False), preface=section)
+    assert f"<main>{section}<div class='filters'>" in page

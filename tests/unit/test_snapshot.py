@@ -50,7 +50,7 @@ def test_file_is_sorted_by_key_and_versioned(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     _snapshot().save(path)
     data = json.loads(path.read_text())
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     keys = [o["key"] for o in data["observations"]]
     assert keys == sorted(keys)
 
