@@ -68,6 +68,8 @@ from moodle_regress.sandbox.errors import (
     UpgradeFailedError,
     UpgradePathError,
 )
+from moodle_regress.sandbox.fresh import tree_fingerprint
+from moodle_regress.sandbox.installs import DATAROOT_REBUILT, KeptInstalls
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SandboxPaths, SiteDescriptor
 from moodle_regress.validation import InvalidDocumentError, validate_secret_json
@@ -77,7 +79,7 @@ STATE_NAME = "sandbox.json"
 ARCHIVE_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Dataroot parts Moodle rebuilds by itself: left out of backups.
-DATAROOT_EXCLUDES = ("cache", "localcache", "sessions", "temp", "trashdir", "lock")
+DATAROOT_EXCLUDES = DATAROOT_REBUILT
 
 
 class SandboxState(BaseModel):
@@ -867,20 +869,15 @@ class SandboxManager:
                 copy = copying.result()
             box._write_config(state, copy)
         log = box.logs / "install.log"
-        with steps.step(f"Installing Moodle {tree.short_release} (Moodle's installer)",
-                        key="moodle_install"):  # fmt: skip
-            moodle.install(
+        restored = self._install(box, state, tree, copy, log)
+        with steps.step("Configuring the site for testing", key="configure"):
+            configured = moodle.configure(
                 copy,
                 log=log,
-                admin_username=state.admin_username,
-                # Throwaway: configure() sets the real one, off the command line.
-                admin_password=_password(),
-                admin_email="admin@example.invalid",
-                fullname=f"moodle-regress sandbox {name}",
-                shortname=name,
+                admin_password=state.admin_password,
+                site_names=(f"moodle-regress sandbox {name}", name),
+                new_identity=restored,
             )
-        with steps.step("Configuring the site for testing", key="configure"):
-            configured = moodle.configure(copy, log=log, admin_password=state.admin_password)
         state.release, state.version = configured.release, configured.version
         box.save_state(state)
         with steps.step(f"Serving {box.url(state)}", key="serve"):
@@ -888,6 +885,54 @@ class SandboxManager:
             descriptor = box._write_descriptor(state, configured.token)
             box._check_answers(descriptor)
         return descriptor
+
+    def _install(
+        self, box: Sandbox, state: SandboxState, tree: CodeTree, copy: CodeTree, log: Path
+    ) -> bool:
+        """Install Moodle into the new site's empty database and dataroot: from the
+        install kept for this tree and engine when there is one (True), else with Moodle's
+        installer, keeping what it made for the next time (False)."""
+        engine = box.engine(state)
+        kept = KeptInstalls(self.settings)
+        if not (kept.enabled and state.private_db):
+            self._run_installer(state, tree, copy, log)
+            return False
+        entry = kept.entry(engine, tree_fingerprint(tree.root))
+        with kept.lock(entry):
+            if entry.usable_for(state.db, state.admin_username):
+                with self.steps.step(
+                    f"Installing Moodle {tree.short_release} (the install kept from an "
+                    "earlier sandbox of this code)",
+                    key="moodle_install",
+                ):
+                    log.write_text(f"loaded the install kept in {entry.path}\n")
+                    entry.load_into(state.db, box.dataroot)
+                return True
+            self._run_installer(state, tree, copy, log)
+            with self.steps.step("Keeping the new install for later sandboxes", key="keep"):
+                entry.save(
+                    state.db,
+                    box.dataroot,
+                    release=tree.release,
+                    admin_username=state.admin_username,
+                )
+        return False
+
+    def _run_installer(
+        self, state: SandboxState, tree: CodeTree, copy: CodeTree, log: Path
+    ) -> None:
+        with self.steps.step(f"Installing Moodle {tree.short_release} (Moodle's installer)",
+                             key="moodle_install"):  # fmt: skip
+            moodle.install(
+                copy,
+                log=log,
+                admin_username=state.admin_username,
+                # Throwaway: configure() sets the real one, off the command line.
+                admin_password=_password(),
+                admin_email="admin@example.invalid",
+                fullname=f"moodle-regress sandbox {state.name}",
+                shortname=state.name,
+            )
 
     # -- restore ------------------------------------------------------------------
 
