@@ -437,8 +437,11 @@ class Sandbox:
     def upgrade(self, code_dir: Path, *, without: Sequence[str] = ()) -> UpgradeResult:
         """Upgrade the site to the code in ``code_dir`` (see the module docstring);
         the plugins named in ``without`` are left out of the sandbox's copy of it."""
-        with self.locked():
-            return self._upgrade(code_dir, without)
+        with self.locked(), self.steps.recording() as timings:
+            result = self._upgrade(code_dir, without)
+            # This upgrade's steps only, not those of an earlier `up` on the same Steps.
+            result.timings = dict(timings)
+            return result
 
     def _upgrade(self, code_dir: Path, without: Sequence[str] = ()) -> UpgradeResult:
         started = time.monotonic()
@@ -531,7 +534,6 @@ class Sandbox:
             backup=backup,
             added_functions=configured.added,
             missing_plugins=missing,
-            timings=dict(self.steps.timings),
         )
 
     def _upgrade_failed(

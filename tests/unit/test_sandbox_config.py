@@ -148,6 +148,19 @@ def test_steps_time_each_step_even_when_it_fails() -> None:
     assert set(steps.timings) == {"k", "two"}
 
 
+def test_a_recording_holds_only_the_steps_run_inside_it() -> None:
+    # An upgrade's timings once included those of the `up` run before it.
+    steps = Steps(quiet=True)
+    with steps.step("install", key="moodle_install"):
+        pass
+    with steps.recording() as upgrade, steps.step("upgrade", key="moodle_upgrade"):
+        pass
+    with steps.step("later"):
+        pass
+    assert set(upgrade) == {"moodle_upgrade"}
+    assert set(steps.timings) == {"moodle_install", "moodle_upgrade", "later"}
+
+
 def test_live_site_without_a_code_tree_says_how_to_configure(tmp_path: Path) -> None:
     with pytest.raises(LookupError) as info:
         live.ensure_live_site("4.5", _settings(tmp_path))
