@@ -477,16 +477,7 @@ class Sandbox:
             with self.steps.step("Copying the new code"):
                 new_tree = copying.result()
                 remove_plugins(new_tree, without)
-        state.unfinished = f"upgrading to {new.short_release}"
-        self.save_state(state)
-        with self.steps.step("Switching the code"):
-            server.stop(self.pidfile)
-            self._write_config(state, new_tree)
-            old_code = self.root / "code.old"
-            shutil.rmtree(old_code, ignore_errors=True)
-            self.code_dir.rename(old_code)
-            staged.rename(self.code_dir)
-            tree = self.tree()
+        tree = self._switch_code(state, new_tree, staged, f"upgrading to {new.short_release}")
         log = self.logs / "upgrade.log"
         log_start = log.stat().st_size if log.is_file() else 0
         since = int(time.time())
@@ -535,6 +526,22 @@ class Sandbox:
             added_functions=configured.added,
             missing_plugins=missing,
         )
+
+    def _switch_code(
+        self, state: SandboxState, new_tree: CodeTree, staged: Path, unfinished: str
+    ) -> CodeTree:
+        """Put the staged new code in place (the old one aside in ``code.old``),
+        marking the sandbox unfinished until the upgrade completes."""
+        state.unfinished = unfinished
+        self.save_state(state)
+        with self.steps.step("Switching the code"):
+            server.stop(self.pidfile)
+            self._write_config(state, new_tree)
+            old_code = self.root / "code.old"
+            shutil.rmtree(old_code, ignore_errors=True)
+            self.code_dir.rename(old_code)
+            staged.rename(self.code_dir)
+            return self.tree()
 
     def _upgrade_failed(
         self,

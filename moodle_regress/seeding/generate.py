@@ -362,6 +362,18 @@ def _check_format(gen: _Gen, field_name: str, name: str, installed: Sequence[str
         )
 
 
+def _generated_formats(
+    gen: _Gen, index: int, installed: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The formats generated courses take in turn, and the extra ones (``all``)."""
+    spec_gen = gen.plan.generate.courses[index]
+    if spec_gen.formats == ALL_FORMATS:
+        return list(CORE_FORMATS), sorted(f for f in installed if f not in CORE_FORMATS)
+    for name in spec_gen.formats:
+        _check_format(gen, f"generate.courses[{index}].formats", name, installed)
+    return list(spec_gen.formats), []
+
+
 def _courses(gen: _Gen, data: Dataset, installed: Sequence[str]) -> None:
     for index, spec in enumerate(gen.plan.courses):
         _check_format(gen, f"courses[{index}].format", spec.format, installed)
@@ -374,13 +386,7 @@ def _courses(gen: _Gen, data: Dataset, installed: Sequence[str]) -> None:
     shortnames = {c.shortname for c in data.courses}
     generated_categories = [c for c in data.categories if c.generated]
     for index, spec_gen in enumerate(gen.plan.generate.courses):
-        if spec_gen.formats == ALL_FORMATS:
-            base = list(CORE_FORMATS)
-            extras = sorted(f for f in installed if f not in CORE_FORMATS)
-        else:
-            base, extras = list(spec_gen.formats), []
-            for name in base:
-                _check_format(gen, f"generate.courses[{index}].formats", name, installed)
+        base, extras = _generated_formats(gen, index, installed)
         if not base:
             raise gen.error(f"generate.courses[{index}].formats", "no formats to use")
         if spec_gen.category is None and not generated_categories:

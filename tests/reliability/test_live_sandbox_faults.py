@@ -218,10 +218,10 @@ def test_interrupted_restore_and_upgrade_are_not_shown_as_healthy(
     tool.interrupt_when(
         _grows(box / "logs" / "upgrade.log"), "sandbox", "upgrade", "rb", "--code", str(tree_50)
     )
-    assert tool.state("rb")["unfinished"] == "upgrading to 5.0"
+    assert str(tool.state("rb")["unfinished"]).startswith("upgrading to 5.0")
     assert "unusable: interrupted while upgrading to 5.0" in tool.listed("rb")
     assert tool.run("sandbox", "start", "rb").returncode == 2
-    before = sorted((box / "backups").glob("before-5.0-*.tar.zst"))
+    before = sorted((box / "backups").glob("before-5.0*.tar.zst"))
     assert before, "the upgrade took no backup before changing anything"
     restored = tool.run("sandbox", "restore", "rb", str(before[-1]))
     assert restored.returncode == 0, restored.stderr
