@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from moodle_regress.config import Settings
-from moodle_regress.sandbox import live, server
+from moodle_regress.sandbox import live, processes, server
 from moodle_regress.sandbox.db import DatabaseConfig, config_from_url, ensure_traversable
 from moodle_regress.sandbox.errors import (
     DatabaseError,
@@ -228,3 +228,14 @@ def test_an_old_code_copy_is_out_of_the_way_when_removal_returns(tmp_path: Path)
     (fresh / "lib").mkdir(parents=True)
     fresh.rename(old)  # the rename that failed with "Directory not empty"
     assert (old / "lib").is_dir()
+
+
+def test_sandbox_ports_are_outside_the_ephemeral_range() -> None:
+    # A port the kernel hands out for outgoing connections could be held by any
+    # program when a stopped sandbox starts again: sandboxes keep ports below it.
+    low, high = processes.sandbox_port_range()
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    if ephemeral.is_file():
+        first = int(ephemeral.read_text().split()[0])
+        assert high < first
+    assert all(low <= server.free_port() <= high for _ in range(20))
