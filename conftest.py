@@ -9,6 +9,7 @@ sites are shared: tests that change site-wide settings bring up a sandbox of the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -16,10 +17,18 @@ from pathlib import Path
 
 import pytest
 
+from moodle_regress.config import KEPT_INSTALLS_ENV, ConfigError, load_settings
 from moodle_regress.sandbox import live
+from moodle_regress.sandbox.installs import kept_installs_root
 from moodle_regress.site import SiteDescriptor
 
 LiveSiteFactory = Callable[[str], SiteDescriptor]
+
+# Tests bring up sandboxes in homes of their own; all of them (and the tool in child
+# processes) load Moodle installs kept in the one folder, so that each code tree is
+# installed once per test session at most, not once per home.
+with contextlib.suppress(ConfigError):  # tests of a broken configuration say so themselves
+    os.environ.setdefault(KEPT_INSTALLS_ENV, str(kept_installs_root(load_settings())))
 
 
 def moodle_code_tree(release: str) -> Path | None:

@@ -219,7 +219,6 @@ def measure(engine: str, old: Path, new: Path, *, alone: bool, serving: bool) ->
         t_up = time.monotonic() - started
         box = manager.get("bench")
         up_steps = dict(manager.steps.timings)
-        manager.steps.timings.clear()
         upgrade = box.upgrade(new)
         t_install, t_moodle_upgrade = baseline(box, old, new, work) if alone else (None, None)
         if serving:

@@ -58,6 +58,12 @@ class Settings:
     sites: dict[str, SiteSetting] = field(default_factory=dict)
     #: The git repository Moodle's code comes from when a version is given.
     moodle_git: str = OFFICIAL_MOODLE_GIT
+    #: Load a new sandbox from the install kept for its code tree and engine rather than
+    #: running Moodle's installer again (see moodle_regress/sandbox/installs.py).
+    reuse_installs: bool = True
+    #: Where kept installs live; None: ``<home>/installed-sites``.  Set apart
+    #: (``MOODLE_REGRESS_KEPT_INSTALLS``), several tool homes share them.
+    kept_installs_dir: Path | None = None
 
     @property
     def sandboxes_dir(self) -> Path:
@@ -120,6 +126,35 @@ def load_settings() -> Settings:
         code_trees=trees,
         sites=sites,
         moodle_git=_moodle_git(data, path),
+        reuse_installs=_reuse_installs(data, path),
+        kept_installs_dir=_path_setting(KEPT_INSTALLS_ENV, data.get("kept_installs")),
+    )
+
+
+KEPT_INSTALLS_ENV = "MOODLE_REGRESS_KEPT_INSTALLS"
+
+
+def _path_setting(env: str, value: object) -> Path | None:
+    raw = os.environ.get(env) or value
+    return Path(str(raw)).expanduser() if raw else None
+
+
+REUSE_INSTALLS_ENV = "MOODLE_REGRESS_REUSE_INSTALLS"
+
+
+def _reuse_installs(data: dict[str, object], path: Path) -> bool:
+    """``MOODLE_REGRESS_REUSE_INSTALLS=0|1``, else ``reuse_installs`` in the file (on)."""
+    value: object = os.environ.get(REUSE_INSTALLS_ENV, data.get("reuse_installs", True))
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(
+        f"{REUSE_INSTALLS_ENV} or reuse_installs in {path} is {value!r}",
+        "give 1 or 0 (true or false)",
     )
 
 

@@ -361,8 +361,19 @@ def release_branch(release: str) -> int:
 
 def decode_response(raw: RawResponse, *, function: str) -> Any:
     """Decode a Moodle answer or raise the precise error it stands for."""
-    _refuse_server_answers(raw, function=function)
-    payload = _json_payload(raw, function=function)
+    _refuse_non_answers(raw, function)
+    try:
+        payload = json.loads(raw.text)
+    except ValueError:
+        if raw.status_code >= 400:
+            raise HTTPStatusError(
+                f"{function}: HTTP {raw.status_code} from the web server",
+                status_code=raw.status_code,
+            ) from None
+        raise UnexpectedResponseError(
+            f"{function}: the answer is not JSON ({_kind_of_body(raw)})",
+            excerpt=_excerpt(raw.text),
+        ) from None
     if isinstance(payload, dict) and ("exception" in payload or "errorcode" in payload):
         raise error_from_payload(payload, function=function)
     if isinstance(payload, dict) and "error" in payload and function == TOKEN_PATH:
@@ -375,8 +386,8 @@ def decode_response(raw: RawResponse, *, function: str) -> Any:
     return payload
 
 
-def _refuse_server_answers(raw: RawResponse, *, function: str) -> None:
-    """Answers of the web server rather than Moodle's web-service code."""
+def _refuse_non_answers(raw: RawResponse, function: str) -> None:
+    """Raise for what the web server sent instead of Moodle's JSON, by its status."""
     text = raw.text
     if raw.status_code == 403 and not text.strip():
         # webservice/rest/server.php answers a bare 403 when the protocol is off.
@@ -400,11 +411,6 @@ def _refuse_server_answers(raw: RawResponse, *, function: str) -> None:
             location=_header(raw, "Location"),
             excerpt=_excerpt(text),
         )
-
-
-def _json_payload(raw: RawResponse, *, function: str) -> Any:
-    """The answer's JSON, or the error an empty or non-JSON answer stands for."""
-    text = raw.text
     if not text.strip():
         if raw.status_code >= 400:
             raise HTTPStatusError(
@@ -414,18 +420,6 @@ def _json_payload(raw: RawResponse, *, function: str) -> Any:
         raise EmptyResponseError(
             f"{function}: the site answered HTTP {raw.status_code} with an empty body"
         )
-    try:
-        return json.loads(text)
-    except ValueError:
-        if raw.status_code >= 400:
-            raise HTTPStatusError(
-                f"{function}: HTTP {raw.status_code} from the web server",
-                status_code=raw.status_code,
-            ) from None
-        raise UnexpectedResponseError(
-            f"{function}: the answer is not JSON ({_kind_of_body(raw)})",
-            excerpt=_excerpt(text),
-        ) from None
 
 
 def request_token(

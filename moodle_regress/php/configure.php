@@ -4,7 +4,8 @@
 //
 // Input, as JSON on stdin: config (path of the site's config.php), service,
 // service_name, prefixes (function name prefixes to put in the service),
-// marker_idnumber, marker_name, admin_password (optional: set it).
+// marker_idnumber, marker_name, admin_password (optional: set it), site_names
+// (optional: [full name, short name]), new_identity (optional: a new site identifier).
 // Output: the site's release, version, branch, the token, the service's functions, the
 // plugins the code lacks.
 
@@ -24,6 +25,20 @@ $admin = get_admin();
 // command line where any local user could read it.
 if (!empty($input['admin_password'])) {
     update_internal_user_password($admin, $input['admin_password']);
+}
+
+// A site loaded from an install kept from another sandbox: its own name and identifier
+// (Moodle makes the identifier at install; two sites sharing one would share registrations).
+if (!empty($input['site_names'])) {
+    [$fullname, $shortname] = $input['site_names'];
+    $site = get_site();
+    if ($site->fullname !== $fullname || $site->shortname !== $shortname) {
+        $DB->update_record('course', (object)['id' => $site->id, 'fullname' => $fullname,
+            'shortname' => $shortname]);
+    }
+}
+if (!empty($input['new_identity'])) {
+    set_config('siteidentifier', random_string(32) . get_host_from_url($CFG->wwwroot));
 }
 
 // Web services through REST, and tokens for everyone through the mobile service.
@@ -124,5 +139,6 @@ moodle_regress_result([
     'added' => $added,
     'tours_disabled' => $tourcount,
     'admin_id' => (int)$admin->id,
+    'siteidentifier' => (string)get_config('core', 'siteidentifier'),
     'missing_plugins' => $missing,
 ]);

@@ -68,6 +68,8 @@ from moodle_regress.sandbox.errors import (
     UpgradeFailedError,
     UpgradePathError,
 )
+from moodle_regress.sandbox.fresh import tree_fingerprint
+from moodle_regress.sandbox.installs import DATAROOT_REBUILT, KeptInstalls
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SandboxPaths, SiteDescriptor
 from moodle_regress.validation import InvalidDocumentError, validate_secret_json
@@ -77,7 +79,7 @@ STATE_NAME = "sandbox.json"
 ARCHIVE_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Dataroot parts Moodle rebuilds by itself: left out of backups.
-DATAROOT_EXCLUDES = ("cache", "localcache", "sessions", "temp", "trashdir", "lock")
+DATAROOT_EXCLUDES = DATAROOT_REBUILT
 
 
 class SandboxState(BaseModel):
@@ -435,8 +437,11 @@ class Sandbox:
     def upgrade(self, code_dir: Path, *, without: Sequence[str] = ()) -> UpgradeResult:
         """Upgrade the site to the code in ``code_dir`` (see the module docstring);
         the plugins named in ``without`` are left out of the sandbox's copy of it."""
-        with self.locked():
-            return self._upgrade(code_dir, without)
+        with self.locked(), self.steps.recording() as timings:
+            result = self._upgrade(code_dir, without)
+            # This upgrade's steps only, not those of an earlier `up` on the same Steps.
+            result.timings = dict(timings)
+            return result
 
     def _upgrade(self, code_dir: Path, without: Sequence[str] = ()) -> UpgradeResult:
         started = time.monotonic()
@@ -446,63 +451,23 @@ class Sandbox:
             new = inspect_tree(code_dir)
             self._start_db(state)
             old_release, old_version = moodle.site_version(state.db)
-            self._refuse_impossible_upgrade(new, old_release, old_version, state)
+            if new.version < _decimal(old_version):
+                raise DowngradeError(
+                    f"the code in {new.root} is Moodle {new.short_release} ({new.version}), older "
+                    f"than the site's {old_release} ({old_version}): Moodle cannot downgrade",
+                    "give a code tree of the same or a later release, or restore a backup",
+                )
+            requires = new.upgrade_requires()
+            if requires and release_tuple(old_release) < release_tuple(requires):
+                raise UpgradePathError(
+                    f"Moodle {new.short_release} upgrades only from {requires} or later; the site "
+                    f"is {old_release}",
+                    f"upgrade to {requires} or later first, then to {new.short_release}",
+                )
+            report = prereqs.check(new, engine=self.engine(state), need_server=False)
+            report.raise_if_missing()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = self.root / "backups" / f"before-{new.short_release}-{stamp}.tar.zst"
-        tree = self._switch_code(new, backup, state, without)
-        configured = self._run_upgrade(tree, new, backup, old_release)
-        # Known to the database but absent from the new code, counted after the
-        # upgrade: Moodle itself uninstalls the standard plugins it dropped (Atto in
-        # 5.0...), so what is left are the site's own plugins the new tree lacks.
-        missing = configured.missing_plugins
-        if missing:
-            self.steps.note(
-                "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)
-            )
-        self._record_upgrade(
-            state, new, tree, configured, old_release=old_release, stamp=stamp, backup=backup
-        )
-        with self.steps.step("Starting the web server", key="serve"):
-            self._start_server(state)
-            descriptor = self._write_descriptor(state, configured.token)
-            self._check_answers(descriptor)
-        remove_in_background(self.root / "code.old")
-        return UpgradeResult(
-            old_release=old_release,
-            new_release=configured.release,
-            seconds=time.monotonic() - started,
-            backup=backup,
-            added_functions=configured.added,
-            missing_plugins=missing,
-            timings=dict(self.steps.timings),
-        )
-
-    def _refuse_impossible_upgrade(
-        self, new: CodeTree, old_release: str, old_version: str, state: SandboxState
-    ) -> None:
-        """A downgrade, a too-old site or a missing prerequisite stops before any change."""
-        if new.version < _decimal(old_version):
-            raise DowngradeError(
-                f"the code in {new.root} is Moodle {new.short_release} ({new.version}), older "
-                f"than the site's {old_release} ({old_version}): Moodle cannot downgrade",
-                "give a code tree of the same or a later release, or restore a backup",
-            )
-        requires = new.upgrade_requires()
-        if requires and release_tuple(old_release) < release_tuple(requires):
-            raise UpgradePathError(
-                f"Moodle {new.short_release} upgrades only from {requires} or later; the site "
-                f"is {old_release}",
-                f"upgrade to {requires} or later first, then to {new.short_release}",
-            )
-        report = prereqs.check(new, engine=self.engine(state), need_server=False)
-        report.raise_if_missing()
-
-    def _switch_code(
-        self, new: CodeTree, backup: Path, state: SandboxState, without: Sequence[str]
-    ) -> CodeTree:
-        """Back up the site while copying the new code (less the plugins ``without``
-        names), then put the new code in place; the sandbox is unfinished until the
-        upgrade is done."""
         staged = self.root / "code.new"
         shutil.rmtree(staged, ignore_errors=True)
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -512,21 +477,7 @@ class Sandbox:
             with self.steps.step("Copying the new code"):
                 new_tree = copying.result()
                 remove_plugins(new_tree, without)
-        state.unfinished = f"upgrading to {new.short_release}"
-        self.save_state(state)
-        with self.steps.step("Switching the code"):
-            server.stop(self.pidfile)
-            self._write_config(state, new_tree)
-            old_code = self.root / "code.old"
-            shutil.rmtree(old_code, ignore_errors=True)
-            self.code_dir.rename(old_code)
-            staged.rename(self.code_dir)
-            return self.tree()
-
-    def _run_upgrade(
-        self, tree: CodeTree, new: CodeTree, backup: Path, old_release: str
-    ) -> moodle.Configured:
-        """Moodle's upgrade, then the test configuration; a failure names what failed."""
+        tree = self._switch_code(state, new_tree, staged, f"upgrading to {new.short_release}")
         log = self.logs / "upgrade.log"
         log_start = log.stat().st_size if log.is_file() else 0
         since = int(time.time())
@@ -537,23 +488,19 @@ class Sandbox:
             ):
                 moodle.upgrade(tree, log=log, error=SandboxError)
             with self.steps.step("Updating the test configuration", key="configure"):
-                return moodle.configure(tree, log=log)
+                configured = moodle.configure(tree, log=log)
         except SandboxError as exc:
             raise self._upgrade_failed(
                 exc, new, backup, log=log, log_start=log_start, since=since
             ) from None
-
-    def _record_upgrade(
-        self,
-        state: SandboxState,
-        new: CodeTree,
-        tree: CodeTree,
-        configured: moodle.Configured,
-        *,
-        old_release: str,
-        stamp: str,
-        backup: Path,
-    ) -> None:
+        # Known to the database but absent from the new code, counted after the
+        # upgrade: Moodle itself uninstalls the standard plugins it dropped (Atto in
+        # 5.0...), so what is left are the site's own plugins the new tree lacks.
+        missing = configured.missing_plugins
+        if missing:
+            self.steps.note(
+                "[yellow]plugins the site has but the new code lacks:[/] " + ", ".join(missing)
+            )
         state.code_source = new.root
         state.release, state.version, state.branch = (
             configured.release,
@@ -566,6 +513,35 @@ class Sandbox:
         )
         state.unfinished = None
         self.save_state(state)
+        with self.steps.step("Starting the web server", key="serve"):
+            self._start_server(state)
+            descriptor = self._write_descriptor(state, configured.token)
+            self._check_answers(descriptor)
+        remove_in_background(self.root / "code.old")
+        return UpgradeResult(
+            old_release=old_release,
+            new_release=configured.release,
+            seconds=time.monotonic() - started,
+            backup=backup,
+            added_functions=configured.added,
+            missing_plugins=missing,
+        )
+
+    def _switch_code(
+        self, state: SandboxState, new_tree: CodeTree, staged: Path, unfinished: str
+    ) -> CodeTree:
+        """Put the staged new code in place (the old one aside in ``code.old``),
+        marking the sandbox unfinished until the upgrade completes."""
+        state.unfinished = unfinished
+        self.save_state(state)
+        with self.steps.step("Switching the code"):
+            server.stop(self.pidfile)
+            self._write_config(state, new_tree)
+            old_code = self.root / "code.old"
+            shutil.rmtree(old_code, ignore_errors=True)
+            self.code_dir.rename(old_code)
+            staged.rename(self.code_dir)
+            return self.tree()
 
     def _upgrade_failed(
         self,
@@ -902,20 +878,15 @@ class SandboxManager:
                 copy = copying.result()
             box._write_config(state, copy)
         log = box.logs / "install.log"
-        with steps.step(f"Installing Moodle {tree.short_release} (Moodle's installer)",
-                        key="moodle_install"):  # fmt: skip
-            moodle.install(
+        restored = self._install(box, state, tree, copy, log)
+        with steps.step("Configuring the site for testing", key="configure"):
+            configured = moodle.configure(
                 copy,
                 log=log,
-                admin_username=state.admin_username,
-                # Throwaway: configure() sets the real one, off the command line.
-                admin_password=_password(),
-                admin_email="admin@example.invalid",
-                fullname=f"moodle-regress sandbox {name}",
-                shortname=name,
+                admin_password=state.admin_password,
+                site_names=(f"moodle-regress sandbox {name}", name),
+                new_identity=restored,
             )
-        with steps.step("Configuring the site for testing", key="configure"):
-            configured = moodle.configure(copy, log=log, admin_password=state.admin_password)
         state.release, state.version = configured.release, configured.version
         box.save_state(state)
         with steps.step(f"Serving {box.url(state)}", key="serve"):
@@ -923,6 +894,54 @@ class SandboxManager:
             descriptor = box._write_descriptor(state, configured.token)
             box._check_answers(descriptor)
         return descriptor
+
+    def _install(
+        self, box: Sandbox, state: SandboxState, tree: CodeTree, copy: CodeTree, log: Path
+    ) -> bool:
+        """Install Moodle into the new site's empty database and dataroot: from the
+        install kept for this tree and engine when there is one (True), else with Moodle's
+        installer, keeping what it made for the next time (False)."""
+        engine = box.engine(state)
+        kept = KeptInstalls(self.settings)
+        if not (kept.enabled and state.private_db):
+            self._run_installer(state, tree, copy, log)
+            return False
+        entry = kept.entry(engine, tree_fingerprint(tree.root))
+        with kept.lock(entry):
+            if entry.usable_for(state.db, state.admin_username):
+                with self.steps.step(
+                    f"Installing Moodle {tree.short_release} (the install kept from an "
+                    "earlier sandbox of this code)",
+                    key="moodle_install",
+                ):
+                    log.write_text(f"loaded the install kept in {entry.path}\n")
+                    entry.load_into(state.db, box.dataroot)
+                return True
+            self._run_installer(state, tree, copy, log)
+            with self.steps.step("Keeping the new install for later sandboxes", key="keep"):
+                entry.save(
+                    state.db,
+                    box.dataroot,
+                    release=tree.release,
+                    admin_username=state.admin_username,
+                )
+        return False
+
+    def _run_installer(
+        self, state: SandboxState, tree: CodeTree, copy: CodeTree, log: Path
+    ) -> None:
+        with self.steps.step(f"Installing Moodle {tree.short_release} (Moodle's installer)",
+                             key="moodle_install"):  # fmt: skip
+            moodle.install(
+                copy,
+                log=log,
+                admin_username=state.admin_username,
+                # Throwaway: configure() sets the real one, off the command line.
+                admin_password=_password(),
+                admin_email="admin@example.invalid",
+                fullname=f"moodle-regress sandbox {state.name}",
+                shortname=state.name,
+            )
 
     # -- restore ------------------------------------------------------------------
 

@@ -179,11 +179,21 @@ class Configured:
     tours_disabled: int = 0
     #: Plugins the database knows but the code lacks (Moodle's plugin manager says).
     missing_plugins: list[str] = field(default_factory=list)
+    #: Moodle's identifier of the site (``siteidentifier``).
+    siteidentifier: str = ""
 
 
-def configure(tree: CodeTree, *, log: Path, admin_password: str | None = None) -> Configured:
+def configure(
+    tree: CodeTree,
+    *,
+    log: Path,
+    admin_password: str | None = None,
+    site_names: tuple[str, str] | None = None,
+    new_identity: bool = False,
+) -> Configured:
     """Configure the site for testing (see ``moodle_regress/php/configure.php``); also set
-    the admin's password when given."""
+    the admin's password, the site's (full name, short name) when given, and a site
+    identifier of its own when ``new_identity`` (a site loaded from a kept install)."""
     payload = {
         "service": SERVICE,
         "service_name": SERVICE_NAME,
@@ -191,6 +201,8 @@ def configure(tree: CodeTree, *, log: Path, admin_password: str | None = None) -
         "marker_idnumber": MARKER_IDNUMBER,
         "marker_name": MARKER_NAME,
         "admin_password": admin_password or "",
+        "site_names": list(site_names) if site_names else [],
+        "new_identity": new_identity,
     }
     try:
         data = run_php_script(tree.root, "configure.php", payload, log=log)

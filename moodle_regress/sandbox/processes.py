@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 from pathlib import Path
 
@@ -20,15 +21,38 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+#: Where a sandbox's ports are taken from when the kernel's range of ephemeral ports
+#: cannot be read: below Linux's default (32768-60999).
+FALLBACK_PORTS = (20000, 32767)
+
+
+def sandbox_port_range() -> tuple[int, int]:
+    """Ports a sandbox may keep: outside the kernel's ephemeral range, so that no
+    outgoing connection of another program can hold a stopped sandbox's port when it
+    starts again (a port the kernel hands out with ``bind(0)`` is in that range)."""
+    try:
+        low, _high = (int(v) for v in Path(EPHEMERAL_RANGE).read_text().split())
+    except (OSError, ValueError):
+        return FALLBACK_PORTS
+    if low > 11000:
+        return (10000, low - 1)
+    return FALLBACK_PORTS
+
+
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+
+
 def free_port(host: str = "127.0.0.1", avoid: set[int] | None = None) -> int:
-    """A port nobody listens on now (the kernel picks it)."""
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((host, 0))
-            port = int(sock.getsockname()[1])
-        if not avoid or port not in avoid:
+    """A port nobody listens on now, outside the ephemeral range (see
+    :func:`sandbox_port_range`)."""
+    low, high = sandbox_port_range()
+    for _ in range(200):
+        port = secrets.randbelow(high - low + 1) + low
+        if (not avoid or port not in avoid) and port_is_free(port, host):
             return port
-    raise PortInUseError("no free port found", "free some ports")
+    raise PortInUseError(
+        f"no free port found between {low} and {high}", "stop sandboxes you no longer need"
+    )
 
 
 def require_free(port: int, what: str) -> None:

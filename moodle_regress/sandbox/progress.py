@@ -17,6 +17,18 @@ class Steps:
         self.console = console or Console(stderr=True)
         self.quiet = quiet
         self.timings: dict[str, float] = {}
+        self._recordings: list[dict[str, float]] = []
+
+    @contextmanager
+    def recording(self) -> Iterator[dict[str, float]]:
+        """The timings of the steps run inside this block only (``timings`` keeps
+        those of every step this object ever ran)."""
+        found: dict[str, float] = {}
+        self._recordings.append(found)
+        try:
+            yield found
+        finally:
+            self._recordings.remove(found)
 
     @contextmanager
     def step(self, title: str, key: str | None = None) -> Iterator[None]:
@@ -33,6 +45,8 @@ class Steps:
             raise
         finally:
             self.timings[key or title] = time.monotonic() - started
+            for recording in self._recordings:
+                recording[key or title] = self.timings[key or title]
         if not self.quiet:
             self.console.print(f"[green]✓[/] {title} [dim]({self.timings[key or title]:.1f} s)[/]")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from moodle_regress.sandbox.db import ENGINE_NAMES, DatabaseConfig, Engine, engine_named, open_dump
+from moodle_regress.sandbox.errors import DatabaseError
 from moodle_regress.sandbox.processes import free_port
 
 pytestmark = pytest.mark.live
@@ -90,3 +91,20 @@ def test_dump_and_restore_from_a_file_a_stream_and_a_compressed_file(
         assert engine.query(copy, "SELECT id, name, note FROM mdl_probe ORDER BY id") == expected
         engine.drop_database(copy)
         engine.drop_database(copy)  # dropping what is gone is no error
+
+
+def test_a_broken_dump_is_a_clear_error(
+    running: tuple[Engine, DatabaseConfig], tmp_path: Path
+) -> None:
+    engine, db = running
+    bad = tmp_path / "bad.sql"
+    bad.write_bytes(b"this is not SQL;\n" * 100_000)  # larger than a pipe's buffer
+    copy = db.renamed("broken")
+    engine.create_database(copy)
+    try:
+        with pytest.raises(DatabaseError, match=f"restoring the {engine.label} dump failed"):
+            engine.restore(copy, bad)
+        with bad.open("rb") as stream, pytest.raises(DatabaseError, match="syntax"):
+            engine.restore(copy, stream)
+    finally:
+        engine.drop_database(copy)

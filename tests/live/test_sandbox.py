@@ -32,6 +32,7 @@ from moodle_regress.sandbox.errors import (
     PortInUseError,
     UpgradeFailedError,
 )
+from moodle_regress.sandbox.installs import kept_installs_root
 from moodle_regress.sandbox.manager import SandboxManager, UpgradeResult, read_manifest
 from moodle_regress.site import SiteDescriptor
 from moodle_regress.snapshot import Snapshot, SnapshotMeta
@@ -150,6 +151,43 @@ def test_up_brings_up_a_configured_real_site(
             "collation": "utf8mb4_unicode_ci",
             "row_format": "Barracuda",
         }
+
+
+def test_a_second_sandbox_of_the_tree_loads_the_kept_install(
+    site: SiteDescriptor, manager: SandboxManager, settings: Settings
+) -> None:
+    # "sbt" ran Moodle's installer, or loaded the install an earlier sandbox of this code
+    # kept: either way there is one to load now, and the new site is a site of its own.
+    second = manager.up("sbt-kept", tree("4.5"), engine=site.db_engine)
+    try:
+        box = manager.get("sbt-kept")
+        log = (box.logs / "install.log").read_text()
+        assert log.startswith("loaded the install kept in "), log[:300]
+        assert str(kept_installs_root(settings)) in log
+        info = second.client().site_info()
+        assert info["sitename"] == "moodle-regress sandbox sbt-kept"
+        assert info["release"] == site.client().site_info()["release"]
+        assert second.token.get_secret_value() != site.token.get_secret_value()
+
+        def identifier(name: str) -> object:
+            sql = "SELECT value FROM mdl_config WHERE name = 'siteidentifier'"
+            return query(manager.get(name).state().db, sql)
+
+        assert identifier("sbt-kept") != identifier("sbt")
+        # The admin's password is the new sandbox's own.
+        assert second.admin_password is not None
+        answer = requests.post(
+            f"{second.url}/login/token.php",
+            data={
+                "username": "admin",
+                "password": second.admin_password.get_secret_value(),
+                "service": "moodle_mobile_app",
+            },
+            timeout=30,
+        ).json()
+        assert answer.get("token"), answer
+    finally:
+        manager.get("sbt-kept").destroy()
 
 
 def test_students_get_tokens_through_the_mobile_service(

@@ -98,6 +98,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         capsys.readouterr()
         monkeypatch.setattr(sys, "argv", ["moodle-regress", *args])
         monkeypatch.setenv("COLUMNS", "300")
+        # The console was made at import, its width fixed then: widen it, so that no
+        # line of a table wraps (an error line never does: it is printed unwrapped).
+        monkeypatch.setattr(cli_module.console, "width", 300)
         code: int
         try:
             cli_module.main()

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from moodle_regress.config import Settings
-from moodle_regress.sandbox import live, server
+from moodle_regress.sandbox import live, processes, server
 from moodle_regress.sandbox.db import DatabaseConfig, config_from_url, ensure_traversable
 from moodle_regress.sandbox.errors import (
     DatabaseError,
@@ -148,6 +148,19 @@ def test_steps_time_each_step_even_when_it_fails() -> None:
     assert set(steps.timings) == {"k", "two"}
 
 
+def test_a_recording_holds_only_the_steps_run_inside_it() -> None:
+    # An upgrade's timings once included those of the `up` run before it.
+    steps = Steps(quiet=True)
+    with steps.step("install", key="moodle_install"):
+        pass
+    with steps.recording() as upgrade, steps.step("upgrade", key="moodle_upgrade"):
+        pass
+    with steps.step("later"):
+        pass
+    assert set(upgrade) == {"moodle_upgrade"}
+    assert set(steps.timings) == {"moodle_install", "moodle_upgrade", "later"}
+
+
 def test_live_site_without_a_code_tree_says_how_to_configure(tmp_path: Path) -> None:
     with pytest.raises(LookupError) as info:
         live.ensure_live_site("4.5", _settings(tmp_path))
@@ -215,3 +228,14 @@ def test_an_old_code_copy_is_out_of_the_way_when_removal_returns(tmp_path: Path)
     (fresh / "lib").mkdir(parents=True)
     fresh.rename(old)  # the rename that failed with "Directory not empty"
     assert (old / "lib").is_dir()
+
+
+def test_sandbox_ports_are_outside_the_ephemeral_range() -> None:
+    # A port the kernel hands out for outgoing connections could be held by any
+    # program when a stopped sandbox starts again: sandboxes keep ports below it.
+    low, high = processes.sandbox_port_range()
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    if ephemeral.is_file():
+        first = int(ephemeral.read_text().split()[0])
+        assert high < first
+    assert all(low <= server.free_port() <= high for _ in range(20))

@@ -9,6 +9,7 @@ the sandbox, listening on 127.0.0.1 only.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import os
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, ClassVar, Final, cast
+from typing import IO, Any, ClassVar, Final, cast
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel
@@ -237,13 +238,15 @@ def run_tool(
     """Run a client tool (reading ``stdin``, or ``text_input``); raise
     ``DatabaseError`` naming ``what`` and the tool's own message when it fails.
     Returns its output unless ``stdout`` takes it."""
-    if text_input is not None:
-        stdin = None
+    feed: dict[str, Any] = (
+        {"input": text_input.encode()}
+        if text_input is not None
+        else {"stdin": stdin if stdin is not None else subprocess.DEVNULL}
+    )
     result = subprocess.run(
         list(command),
         env=dict(env),
-        input=text_input.encode() if text_input is not None else None,
-        stdin=stdin if stdin is not None or text_input is not None else subprocess.DEVNULL,
+        **feed,
         stdout=stdout if stdout is not None else subprocess.PIPE,
         stderr=subprocess.PIPE,
         check=False,
@@ -273,17 +276,16 @@ def feed_tool(
         stderr=subprocess.PIPE,
         cwd="/",
     )
-    assert process.stdin is not None and process.stderr is not None
+    sink, stderr = process.stdin, process.stderr
+    assert sink is not None and stderr is not None
     errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()))  # type: ignore[union-attr]
+    # Read its messages meanwhile: a full stderr pipe would stop it.
+    reader = threading.Thread(target=lambda: errors.append(stderr.read()))
     reader.start()
-    try:
-        process.stdin.write(head)
-        shutil.copyfileobj(rest, process.stdin, 1 << 20)
-    except BrokenPipeError:
-        pass  # the tool stopped early: its status and message say why
-    finally:
-        process.stdin.close()
+    # A tool that stops early breaks the pipe: its status and message say why.
+    with contextlib.suppress(BrokenPipeError), sink:
+        sink.write(head)
+        shutil.copyfileobj(rest, sink, 1 << 20)
     status = process.wait()
     reader.join()
     if status != 0:

@@ -1,0 +1,154 @@
+"""Installed sites kept for reuse: Moodle's installer runs once per code tree and engine.
+
+Moodle's installer takes minutes (two to ten on a small machine), and a rehearsal, the
+schema check's fresh install and every test sandbox would run it again for the same code.
+So the first ``sandbox up`` of a tree on a private database server keeps what the installer
+made, before the tool configures anything:
+
+    <MOODLE_REGRESS_HOME>/installed-sites/<engine>/<fingerprint>/
+        manifest.json    release, version, admin user, the server's version, when made
+        <dump>           the engine's dump of the new database
+        moodledata.tar   the dataroot, less what Moodle rebuilds by itself
+
+and later ``up``s of a tree with the same fingerprint (its ``version.php`` and
+``db/install.xml`` files, as for the schema check's fresh installs) on the same engine
+and server version load that instead (seconds), then configure the site as after an
+install, giving it its own name and site identifier.  An entry is written to a hidden
+folder and renamed into place when whole, so an interrupted save leaves nothing that looks
+usable; a file lock per entry keeps two runs from saving the same one.  Deleting the folder
+is safe; ``MOODLE_REGRESS_REUSE_INSTALLS=0`` (or ``reuse_installs = false`` in the config
+file) runs the installer every time, and ``MOODLE_REGRESS_KEPT_INSTALLS=DIR`` (or
+``kept_installs = "DIR"``) keeps them elsewhere, shared by several tool homes (the tests do).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock
+
+from moodle_regress.config import Settings
+from moodle_regress.files import write_json_atomic
+from moodle_regress.sandbox.db import DatabaseConfig, Engine
+from moodle_regress.sandbox.errors import SandboxError
+
+FOLDER = "installed-sites"
+#: The layout of an entry; entries of another layout are not used (and made again).
+FORMAT = 1
+MANIFEST = "manifest.json"
+#: Dataroot folders Moodle makes again by itself (left out here and of sandbox backups).
+DATAROOT_REBUILT = ("cache", "localcache", "sessions", "temp", "trashdir", "lock")
+DATAROOT_ARCHIVE = "moodledata.tar"
+
+
+class KeptInstallError(SandboxError):
+    """A kept install could not be saved or loaded."""
+
+
+@dataclass(frozen=True)
+class KeptInstall:
+    """One entry: the install of one code tree (by fingerprint) on one engine."""
+
+    path: Path
+    engine: Engine
+    fingerprint: str
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def manifest(self) -> dict[str, object] | None:
+        try:
+            data = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return None
+        return data
+
+    def usable_for(self, db: DatabaseConfig, admin_username: str) -> bool:
+        """Whether the entry is whole and fits a site on ``db`` with that admin."""
+        manifest = self.manifest()
+        return (
+            manifest is not None
+            and manifest.get("admin_username") == admin_username
+            and manifest.get("prefix") == db.prefix
+            and manifest.get("server_version") == self.engine.server_version(db)
+            and (self.path / self.engine.dump_name).is_file()
+            and (self.path / DATAROOT_ARCHIVE).is_file()
+        )
+
+    def save(
+        self, db: DatabaseConfig, dataroot: Path, *, release: str, admin_username: str
+    ) -> None:
+        """Keep the site on ``db`` with ``dataroot`` (just installed) as this entry."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        try:
+            with (staging / self.engine.dump_name).open("wb") as sink:
+                self.engine.dump(db, sink)
+            _tar(
+                ["-cf", str(staging / DATAROOT_ARCHIVE), "-C", str(dataroot),
+                 *[f"--exclude=./{d}" for d in DATAROOT_REBUILT], "."],
+                what=f"keeping the dataroot {dataroot}",
+            )  # fmt: skip
+            manifest = {
+                "format": FORMAT,
+                "fingerprint": self.fingerprint,
+                "engine": self.engine.name,
+                "server_version": self.engine.server_version(db),
+                "release": release,
+                "admin_username": admin_username,
+                "prefix": db.prefix,
+                "made": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            write_json_atomic(staging / MANIFEST, manifest)
+            if self.path.exists():
+                shutil.rmtree(self.path)  # an entry of another format, or damaged
+            staging.rename(self.path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def load_into(self, db: DatabaseConfig, dataroot: Path) -> None:
+        """Fill the empty database ``db`` and the empty folder ``dataroot`` from the entry."""
+        self.engine.restore(db, self.path / self.engine.dump_name)
+        _tar(
+            ["-xf", str(self.path / DATAROOT_ARCHIVE), "-C", str(dataroot)],
+            what=f"unpacking the kept dataroot into {dataroot}",
+        )
+
+
+def kept_installs_root(settings: Settings) -> Path:
+    """The folder of the kept installs (see the module docstring)."""
+    return settings.kept_installs_dir or settings.home / FOLDER
+
+
+class KeptInstalls:
+    """The kept installs of one tool home (see the module docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = kept_installs_root(settings)
+        self.enabled = settings.reuse_installs
+
+    def entry(self, engine: Engine, fingerprint: str) -> KeptInstall:
+        return KeptInstall(self.root / engine.name / fingerprint, engine, fingerprint)
+
+    def lock(self, entry: KeptInstall) -> FileLock:
+        entry.path.parent.mkdir(parents=True, exist_ok=True)
+        # The first run installs (minutes on a busy machine) while a second one waits.
+        return FileLock(str(entry.path.parent / f".{entry.fingerprint[:16]}.lock"), timeout=1800)
+
+
+def _tar(arguments: list[str], *, what: str) -> None:
+    result = subprocess.run(["tar", *arguments], check=False, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise KeptInstallError(
+            f"{what} failed: {result.stderr.strip()}",
+            "check free disk space; delete the tool home's installed-sites folder to start over",
+        )
