@@ -31,7 +31,7 @@ from moodle_ws.areas.enrol import ManualEnrolment
 
 def content_courses(client: MoodleClient, dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
     """Visible seeded courses with activities beside the automatic forum: shortname ->
-    their modules (as the admin sees them), in the plan's course order."""
+    their sections (as the admin sees them), in the plan's course order."""
     courses: dict[str, list[dict[str, Any]]] = {}
     for course in dataset.courses:
         if not course.visible:
@@ -39,25 +39,48 @@ def content_courses(client: MoodleClient, dataset: Dataset) -> dict[str, list[di
         sections = client.call(
             "core_course_get_contents", courseid=course_id(client, course.shortname)
         )
-        modules = [m for s in sections for m in s.get("modules") or []]
         if any(
             m.get("modname") != "forum" or m.get("name") not in ("Announcements", "Social forum")
-            for m in modules
+            for m in modules_of(sections)
         ):
-            courses[course.shortname] = modules
+            courses[course.shortname] = sections
     if not courses:
         pytest.skip("the plan seeded no course content (see the plan's generate: content:)")
     return courses
 
 
+def modules_of(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for s in sections for m in s.get("modules") or []]
+
+
+def modules_students_see(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Visible modules of visible sections: plans hide sections that hold activities,
+    and a module keeps its own visible flag in a hidden section.  A subsection's
+    section (5.0+) is as visible as the subsection module that holds it."""
+    shown_subsections = {
+        int(m["instance"])
+        for s in sections
+        if s.get("visible", 1)
+        for m in s.get("modules") or []
+        if m.get("modname") == "subsection" and m.get("visible")
+    }
+    shown = [
+        s
+        for s in sections
+        if s.get("visible", 1)
+        and (s.get("component") != "mod_subsection" or s.get("itemid") in shown_subsections)
+    ]
+    return [m for m in modules_of(shown) if m.get("visible")]
+
+
 def one_of_each_type(
     courses: dict[str, list[dict[str, Any]]],
 ) -> dict[str, tuple[str, dict[str, Any]]]:
-    """modname -> (course, module): the first visible activity of each type."""
+    """modname -> (course, module): the first activity of each type a student sees."""
     found: dict[str, tuple[str, dict[str, Any]]] = {}
-    for shortname, modules in courses.items():
-        for module in modules:
-            if module.get("visible") and module.get("modname") not in found:
+    for shortname, sections in courses.items():
+        for module in modules_students_see(sections):
+            if module.get("modname") not in found:
                 found[str(module["modname"])] = (shortname, module)
     return found
 
@@ -153,7 +176,8 @@ def test_teacher_sees_the_gradebook(
 ) -> None:
     courses = content_courses(moodle_client, seeded_dataset)
     checked = 0
-    for shortname, modules in courses.items():
+    for shortname, sections in courses.items():
+        modules = modules_of(sections)
         teachers = enrolled_with_role(seeded_dataset, shortname, "editingteacher")
         graded = {m["id"] for m in modules if m.get("modname") in ("assign", "quiz")}
         if not teachers or not graded:
