@@ -327,6 +327,11 @@ def run_suite(
     allow_writes: bool,
 ) -> SuiteRun:
     """Run one suite in a pytest subprocess, recording its observations under ``out``."""
+    # The suite runs in ``out``: paths given relative to this process's folder
+    # (``--plan plans/x.yaml``, ``--out run``) would name nothing there.
+    out, plan, allure_dir = out.absolute(), plan.absolute(), allure_dir.absolute()
+    baseline = baseline.absolute() if baseline is not None else None
+    expected = expected.absolute() if expected is not None else None
     out.mkdir(parents=True, exist_ok=True)
     junit = out / f"{suite}-junit.xml"
     log = out / f"{suite}-pytest.log"
