@@ -626,7 +626,7 @@ def rehearse(
                     f"{name}: {descriptor.release} on {options.db_engine} at {descriptor.url}"
                 )
             # B's fresh install for the schema check, unless saved, beside stages 2-4.
-            integrity.prepare(options.code_to)
+            integrity.prepare(options.code_to, options.without_plugins)
             with board.run("seed") as stage:
                 stage.detail = seed_site(descriptor, options.plan, options.seed, allow_writes=False)
                 # A real site's cron has run what its installation and its users queued;
@@ -696,7 +696,11 @@ def rehearse(
                 stage.detail = result.adhoc.summary()
             with board.run("schema") as stage:
                 checked_b = integrity.check_site(
-                    "B", manager.get(name).code_dir, options.code_to, save=out / "B"
+                    "B",
+                    manager.get(name).code_dir,
+                    options.code_to,
+                    save=out / "B",
+                    without=options.without_plugins,
                 )
                 stage.detail = (
                     f"{checked_b.schema_differences} differences from a fresh install of "

@@ -25,7 +25,7 @@ def test_relative_paths_reach_the_suite_as_absolute_ones(
         seen["args"], seen["cwd"] = args, kwargs["cwd"]
         return subprocess.CompletedProcess(args, 0)
 
-    monkeypatch.setattr(rehearsal.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     rehearsal.run_suite(
         "api",
         "site.json",
