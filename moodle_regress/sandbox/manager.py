@@ -911,7 +911,8 @@ class SandboxManager:
         if not (kept.enabled and state.private_db):
             self._run_installer(state, tree, copy, log)
             return False
-        entry = kept.entry(engine, tree_fingerprint(tree.root))
+        # The copy's: what is installed, less the plugins ``up(without=)`` left out.
+        entry = kept.entry(engine, tree_fingerprint(copy.root))
         with kept.lock(entry):
             if entry.usable_for(state.db, state.admin_username):
                 with self.steps.step(
