@@ -27,6 +27,7 @@ from moodle_regress.observation import Observation
 from moodle_regress.observe import data as data_area
 from moodle_regress.observe import schema as schema_area
 from moodle_regress.observe.schema import SchemaReading
+from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.db import DEFAULT_ENGINE
 from moodle_regress.sandbox.dbschema import read_database
 from moodle_regress.sandbox.errors import SandboxError
@@ -90,11 +91,16 @@ class IntegrityCheck:
     def total_seconds(self) -> float:
         return sum(self.seconds.values())
 
-    def prepare(self, tree: Path) -> None:
-        """Make sure a fresh install of ``tree`` is saved, in the background."""
-        fingerprint = tree_fingerprint(tree)
+    def prepare(self, tree: Path, without: Sequence[str] = ()) -> None:
+        """Make sure a fresh install of ``tree`` is saved, in the background.
+
+        ``without``: plugins the site's copy of ``tree`` leaves out (the rehearsal's
+        ``--without-plugin``), left out of the fresh install too."""
+        fingerprint = installed_fingerprint(tree, without)
         if fingerprint not in self._pending:
-            self._pending[fingerprint] = self._pool.submit(self._fresh_install, tree, fingerprint)
+            self._pending[fingerprint] = self._pool.submit(
+                self._fresh_install, tree, fingerprint, without
+            )
 
     def close(self) -> None:
         """Wait for a fresh install still running (it is saved for next time)."""
@@ -109,6 +115,7 @@ class IntegrityCheck:
         fresh_install: bool = False,
         moodle_check: bool = True,
         save: Path | None = None,
+        without: Sequence[str] = (),
     ) -> CheckedSite:
         """Read the site whose code copy is ``code_dir`` (from ``source_tree``) and
         compare it with a fresh install of ``source_tree``.
@@ -117,16 +124,17 @@ class IntegrityCheck:
         only in its data since, so its schema is that tree's fresh install's.
         ``moodle_check``: run check_database_schema.php too.  ``save``: a folder to
         keep both readings in (``database.json``, ``database-fresh-install.json``).
+        ``without``: plugins the site's copy of ``source_tree`` left out.
         """
         with self._timed(f"read {label}"):
             reading = read_database(code_dir, log=self.log, check=moodle_check, source=label)
-            fingerprint = tree_fingerprint(source_tree)
+            fingerprint = installed_fingerprint(source_tree, without)
             if fresh_install:
                 self.fresh.remember(fingerprint, self.engine, reading.reading)
             fresh = self._saved(fingerprint)
         if fresh is None:
             with self._timed(f"waiting for the fresh install of {source_tree.name}"):
-                self.prepare(source_tree)
+                self.prepare(source_tree, without)
                 fresh = self._pending[fingerprint].result()
         site = reading.reading
         if save is not None:
@@ -171,16 +179,16 @@ class IntegrityCheck:
         finally:
             self.seconds[part] = self.seconds.get(part, 0.0) + time.monotonic() - started
 
-    def _fresh_install(self, tree: Path, fingerprint: str) -> _Fresh:
+    def _fresh_install(self, tree: Path, fingerprint: str, without: Sequence[str]) -> _Fresh:
         started = time.monotonic()
         reading, saved_before = self.fresh.get_or_make(
-            fingerprint, self.engine, lambda: self._install(tree, fingerprint)
+            fingerprint, self.engine, lambda: self._install(tree, fingerprint, without)
         )
         if not saved_before:
             self.background[f"fresh install of {tree.name}"] = time.monotonic() - started
         return _Fresh(reading, saved_before)
 
-    def _install(self, tree: Path, fingerprint: str) -> SchemaReading:
+    def _install(self, tree: Path, fingerprint: str, without: Sequence[str]) -> SchemaReading:
         """A throw-away sandbox from ``tree``: installed, read, destroyed."""
         # Its own quiet manager: this runs beside the rehearsal's stages.
         manager = SandboxManager(self.manager.settings, steps=Steps(quiet=True))
@@ -189,7 +197,7 @@ class IntegrityCheck:
         if box.root.exists():
             box.destroy()  # the remains of an interrupted fresh install
         try:
-            manager.up(name, tree, engine=self.engine)
+            manager.up(name, tree, engine=self.engine, without=without)
         except SandboxError as exc:
             raise FreshInstallError(
                 f"the fresh install of {tree} for the schema check failed: {exc.cause}",
@@ -201,6 +209,15 @@ class IntegrityCheck:
             ).reading
         finally:
             box.destroy()
+
+
+def installed_fingerprint(tree: Path, without: Sequence[str] = ()) -> str:
+    """The fingerprint of what a sandbox installs from ``tree`` when it leaves the
+    plugins ``without`` out (the same as a tree that never had them)."""
+    if not without:
+        return tree_fingerprint(tree)
+    folders = inspect_tree(tree).plugin_dirs
+    return tree_fingerprint(tree, skip=[folders[c] for c in without if c in folders])
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from moodle_regress.resources import suite_dir
@@ -58,6 +58,16 @@ def run_suite(
     baseline: Path | None,
 ) -> SuiteRun:
     """Run one suite in a pytest subprocess, recording its observations under ``out``."""
+    # The suite runs in ``out``: paths given relative to this process's folder
+    # (``--plan plans/x.yaml``, ``--out run``) would name nothing there.
+    out = out.absolute()
+    baseline = baseline.absolute() if baseline is not None else None
+    options = replace(
+        options,
+        plan=options.plan.absolute(),
+        allure_dir=options.allure_dir.absolute(),
+        expected=options.expected.absolute() if options.expected is not None else None,
+    )
     out.mkdir(parents=True, exist_ok=True)
     junit = out / f"{suite}-junit.xml"
     log = out / f"{suite}-pytest.log"

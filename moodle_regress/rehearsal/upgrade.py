@@ -117,7 +117,7 @@ class Rehearsal:
         self.check_before_sandbox()
         descriptor = self.up()
         # B's fresh install for the schema check, unless saved, beside stages 2-4.
-        self.integrity.prepare(self.options.code_to)
+        self.integrity.prepare(self.options.code_to, self.options.without_plugins)
         self.seed(descriptor)
         seen_a = self.pipeline.observe(
             "observe_a", "A", descriptor, site_ref(descriptor), extra=self.read_database_a
@@ -167,6 +167,7 @@ class Rehearsal:
                 self.manager.get(self.name).code_dir,
                 self.options.code_to,
                 save=self.result.out / "B",
+                without=self.options.without_plugins,
             )
             stage.detail = (
                 f"{checked.schema_differences} differences from a fresh install of "

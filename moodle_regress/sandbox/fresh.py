@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from filelock import FileLock
@@ -41,13 +41,20 @@ _SKIP_DIRS = frozenset(
 )
 
 
-def tree_fingerprint(code_dir: Path) -> str:
-    """SHA-256 of every ``version.php`` and ``db/install.xml`` under ``code_dir``."""
+def tree_fingerprint(code_dir: Path, skip: Collection[Path] = ()) -> str:
+    """SHA-256 of every ``version.php`` and ``db/install.xml`` under ``code_dir``,
+    but for the folders in ``skip`` (plugins a sandbox's copy leaves out): the
+    tree without them is the code installed."""
     digest = hashlib.sha256()
     root = Path(code_dir)
+    skipped = {os.path.relpath(Path(p).resolve(), root.resolve()) for p in skip}
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
         relative = os.path.relpath(folder, root)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in _SKIP_DIRS and os.path.normpath(os.path.join(relative, d)) not in skipped
+        )
         for name in sorted(files):
             if name == "version.php" or (name == "install.xml" and relative.endswith("db")):
                 digest.update(f"{relative}/{name}".encode() + b"\0")

@@ -782,12 +782,14 @@ class SandboxManager:
         db_url: str | None = None,
         admin_password: str | None = None,
         install_packages: bool = False,
+        without: Sequence[str] = (),
     ) -> SiteDescriptor:
         """Bring up a new site from ``code_dir`` and return its descriptor.
 
         ``engine`` picks the database engine of a private server (default
         PostgreSQL); ``db_url`` uses the user's empty database instead (its scheme
-        names the engine)."""
+        names the engine).  The plugins named in ``without`` are left out of the
+        sandbox's copy of the code, as :meth:`Sandbox.upgrade` leaves them out."""
         box = self.sandbox(name)
         with box.locked():
             if box.exists() or box.root.exists():
@@ -822,7 +824,7 @@ class SandboxManager:
             box.dataroot.mkdir(mode=0o700)
             box.save_state(state)
             try:
-                descriptor = self._bring_up(box, state, tree)
+                descriptor = self._bring_up(box, state, tree, without)
             except BaseException:
                 # Leave nothing running; the directory stays, with the logs, marked
                 # unusable (state.unfinished).
@@ -863,7 +865,9 @@ class SandboxManager:
             )
         return db
 
-    def _bring_up(self, box: Sandbox, state: SandboxState, tree: CodeTree) -> SiteDescriptor:
+    def _bring_up(
+        self, box: Sandbox, state: SandboxState, tree: CodeTree, without: Sequence[str] = ()
+    ) -> SiteDescriptor:
         steps, name = self.steps, state.name
         engine = box.engine(state)
         with steps.step(f"Copying the code and starting {engine.label}", key="prepare"):
@@ -876,6 +880,7 @@ class SandboxManager:
                     db_server.start(state.db)
                     engine.create_database(state.db)
                 copy = copying.result()
+                remove_plugins(copy, without)
             box._write_config(state, copy)
         log = box.logs / "install.log"
         restored = self._install(box, state, tree, copy, log)
@@ -906,7 +911,8 @@ class SandboxManager:
         if not (kept.enabled and state.private_db):
             self._run_installer(state, tree, copy, log)
             return False
-        entry = kept.entry(engine, tree_fingerprint(tree.root))
+        # The copy's: what is installed, less the plugins ``up(without=)`` left out.
+        entry = kept.entry(engine, tree_fingerprint(copy.root))
         with kept.lock(entry):
             if entry.usable_for(state.db, state.admin_username):
                 with self.steps.step(

@@ -163,6 +163,12 @@ def paced_size(largest: int, per_item: float, *, timeout: float, workers: int) -
     return max(1, min(largest, int(budget / per_item)))
 
 
+def is_deadlock(exc: MoodleAPIError) -> bool:
+    """Whether Moodle's error is the database breaking a deadlock: PostgreSQL says
+    "deadlock detected", MariaDB and MySQL "Deadlock found when trying to get lock"."""
+    return "deadlock" in str(exc.debuginfo or "").lower()
+
+
 class _Applier:
     def __init__(
         self,
@@ -200,9 +206,9 @@ class _Applier:
             try:
                 return fn()
             except MoodleAPIError as exc:
-                # PostgreSQL broke a deadlock by rolling back this call's whole
+                # The database broke a deadlock by rolling back this call's whole
                 # transaction, so sending it again cannot duplicate anything.
-                if "deadlock" not in str(exc.debuginfo) or attempt >= DEADLOCK_ATTEMPTS:
+                if not is_deadlock(exc) or attempt >= DEADLOCK_ATTEMPTS:
                     raise
                 log.info("%s: deadlock, retrying (attempt %d)", step, attempt + 1)
                 time.sleep(0.2 * attempt)

@@ -138,7 +138,9 @@ class Tool:
         )
         try:
             _wait_for(lambda: ready() or process.poll() is not None, seconds=900)
-            assert process.poll() is None, f"finished before it could be interrupted: {args}"
+            if process.poll() is not None:
+                output, _ = process.communicate()
+                raise AssertionError(f"finished before it could be interrupted: {args}\n{output}")
             os.killpg(process.pid, signal.SIGINT)
             output, _ = process.communicate(timeout=300)
         finally:
@@ -235,7 +237,9 @@ def test_interrupted_restore_and_upgrade_are_not_shown_as_healthy(
     again = tool.run("sandbox", "restore", "rb", str(backup))
     assert again.returncode == 0, again.stderr
     assert tool.state("rb")["unfinished"] is None
-    assert "running" in tool.listed("rb")
+    # Both servers, not "database down (web server running)", which says "running" too.
+    facts = json.loads(tool.run("sandbox", "status", "rb", "--json").stdout)
+    assert (facts["server_running"], facts["db_running"]) == (True, True), facts
 
     # Ctrl-C during Moodle's upgrade: the half-upgraded sandbox says so and refuses
     # to start; restoring the backup the upgrade took makes it whole again.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -58,6 +59,16 @@ def test_fingerprint_follows_versions_and_install_xml_only(tmp_path: Path) -> No
     assert tree_fingerprint(_tree(tmp_path / "c", "mrdrift-v2")) != one
     (tmp_path / "b" / "lib" / "db" / "install.xml").write_text("<XMLDB><TABLES/></XMLDB>\n")
     assert tree_fingerprint(tmp_path / "b") != one
+
+
+def test_a_tree_less_a_plugin_fingerprints_as_one_that_never_had_it(tmp_path: Path) -> None:
+    with_it = _tree(tmp_path / "a")
+    never = _tree(tmp_path / "b")
+    shutil.rmtree(never / "local" / "mrdrift")
+    assert tree_fingerprint(with_it) != tree_fingerprint(never)
+    assert tree_fingerprint(with_it, skip=[with_it / "local" / "mrdrift"]) == tree_fingerprint(
+        never
+    )
 
 
 def test_engine_names_vendor_and_major_version() -> None:

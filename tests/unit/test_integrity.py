@@ -5,6 +5,7 @@ sites, see test_schema_area.py; the installs themselves are stood in for)."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ import pytest
 
 from moodle_regress import integrity
 from moodle_regress.config import Settings
-from moodle_regress.integrity import IntegrityCheck, row_changes
+from moodle_regress.integrity import FreshInstallError, IntegrityCheck, row_changes
 from moodle_regress.observe.data import row_counts
 from moodle_regress.observe.schema import SchemaReading
 from moodle_regress.sandbox.dbschema import TimedReading
+from moodle_regress.sandbox.errors import SandboxError
 from moodle_regress.sandbox.manager import SandboxManager
+from tests.unit.sandbox_fakes import make_tree
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -48,13 +51,17 @@ class Fixture:
         self.tree_b = _tree(tmp_path / "b", "mrdrift-v2")
         self.release_install = threading.Event()
         self.installs: list[Path] = []
+        self.left_out: list[tuple[str, ...]] = []
         readings = {"A": SITE_A, "B": UPGRADED, "restored": SITE_A}
 
         def read(code_dir: Path, **options: Any) -> TimedReading:
             return TimedReading(readings[options["source"]], 0.01)
 
-        def install(_self: IntegrityCheck, tree: Path, _fingerprint: str) -> SchemaReading:
+        def install(
+            _self: IntegrityCheck, tree: Path, _fingerprint: str, without: tuple[str, ...]
+        ) -> SchemaReading:
             self.installs.append(tree)
+            self.left_out.append(tuple(without))
             assert self.release_install.wait(10), "the test never let the install finish"
             return FRESH_B
 
@@ -101,6 +108,45 @@ def test_a_saved_fresh_install_is_not_made_again(fx: Fixture) -> None:
     assert fx.installs == [fx.tree_b]
     assert checked.fresh_saved_before is True
     assert checked.fresh == FRESH_B
+
+
+def test_b_s_fresh_install_leaves_out_the_plugins_the_upgrade_left_out(
+    fx: Fixture, tmp_path: Path
+) -> None:
+    # `rehearse --to TREE --without-plugin X`: the upgrade leaves X out of the site's
+    # code, and so must the fresh install of TREE it is compared with (it installed X,
+    # whose install step fails, and the schema stage failed).
+    fx.release_install.set()
+    tree = make_tree(tmp_path / "b51", public=True)
+    fx.check.prepare(tree, ("mod_forum",))
+    fx.check.check_site("B", tree / "copy", tree, without=("mod_forum",))
+    fx.check.close()
+    assert (fx.installs, fx.left_out) == ([tree], [("mod_forum",)])
+    # What was installed is the tree without X: a tree that never had X shares it.
+    stock = make_tree(tmp_path / "stock", public=True)
+    shutil.rmtree(stock / "public" / "mod" / "forum")
+    again = IntegrityCheck(fx.check.manager, log=fx.check.log)
+    assert again.check_site("B", stock / "copy", stock).fresh_saved_before is True
+    again.close()
+    assert fx.installs == [tree]
+
+
+def test_the_fresh_install_sandbox_is_brought_up_without_those_plugins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[dict[str, Any]] = []
+
+    def up(_self: SandboxManager, name: str, code_dir: Path, **options: Any) -> None:
+        asked.append(options)
+        raise SandboxError("stopped by the test", "none")
+
+    monkeypatch.setattr(SandboxManager, "up", up)
+    settings = Settings(home=tmp_path / "home", config_file=tmp_path / "config.toml")
+    check = IntegrityCheck(SandboxManager(settings), log=tmp_path / "log")
+    tree = make_tree(tmp_path / "b51", public=True)
+    with pytest.raises(FreshInstallError, match="stopped by the test"):
+        check._install(tree, "f" * 64, ("mod_forum",))
+    assert asked == [{"engine": "postgres", "without": ("mod_forum",)}]
 
 
 def test_dropped_tables_keep_the_component_they_had(fx: Fixture) -> None:

@@ -22,11 +22,12 @@ from moodle_regress.sandbox.db import (
     config_from_url,
     engine_for,
     engine_named,
+    mariadb,
     open_dump,
 )
 from moodle_regress.sandbox.db.base import version_at_least, version_tuple
 from moodle_regress.sandbox.db.mariadb import MariaDBServer, _rows
-from moodle_regress.sandbox.db.postgres import Postgres
+from moodle_regress.sandbox.db.postgres import Postgres, PostgresServer
 from moodle_regress.sandbox.errors import DatabaseError, EngineMismatchError
 from moodle_regress.sandbox.manager import ARCHIVE_FORMAT, SandboxManager, SandboxState
 from moodle_regress.sandbox.moodle import render_config_php
@@ -211,6 +212,82 @@ def test_mariadb_socket_stays_short_enough_for_a_socket_address(tmp_path: Path) 
     deep = MariaDBServer(tmp_path / ("x" * 120) / "mariadb")
     assert len(str(deep.socket)) <= 100
     assert deep.socket != MariaDBServer(tmp_path / ("y" * 120) / "mariadb").socket
+
+
+class Interrupted:
+    """A server installer that writes part of its folder, then is cut short (Ctrl-C)
+    on its first run and completes on later ones."""
+
+    def __init__(self, complete: Callable[[Path], None]) -> None:
+        self.complete = complete
+        self.runs = 0
+
+    def __call__(self, folder: Path) -> None:
+        self.runs += 1
+        (folder / "half-written").write_text("x")
+        if self.runs == 1:
+            raise KeyboardInterrupt
+        self.complete(folder)
+
+
+def _pg_cluster(folder: Path) -> None:
+    (folder / "PG_VERSION").write_text("15\n")
+    (folder / "postgresql.conf").write_text("# initdb's\n")
+
+
+def test_an_interrupted_postgres_init_leaves_no_cluster_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installer = Interrupted(_pg_cluster)
+
+    def run(self: PostgresServer, args: list[str], *, check: bool = True) -> object:
+        assert args[0] == "initdb"
+        installer(Path(args[args.index("-D") + 1]))
+        return None
+
+    monkeypatch.setattr(PostgresServer, "_run", run)
+    monkeypatch.setattr(PostgresServer, "as_root", property(lambda self: False))
+    cluster = PostgresServer(tmp_path / "box" / "pgdata", None)
+    db = DatabaseConfig(port=5999, password="pw")
+    with pytest.raises(KeyboardInterrupt):
+        cluster.init(db)
+    # Nothing a later restore would take for a cluster (and fail to start).
+    assert not cluster.exists()
+    assert sorted(p.name for p in (tmp_path / "box").iterdir()) == []
+    cluster.init(db)
+    assert cluster.exists()
+    assert (cluster.directory / "PG_VERSION").is_file()
+    assert "listen_addresses = '127.0.0.1'" in (cluster.directory / "postgresql.conf").read_text()
+    assert sorted(p.name for p in (tmp_path / "box").iterdir()) == ["pgdata"]
+
+
+def test_an_interrupted_mariadb_init_leaves_no_server_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installer = Interrupted(lambda folder: (folder / "data" / "mysql").mkdir(parents=True))
+
+    def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        options = Path(command[1].removeprefix("--defaults-file="))
+        installer(options.parent)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr("moodle_regress.sandbox.db.mariadb.subprocess.run", run)
+    monkeypatch.setattr(mariadb, "find_binary", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(MariaDBServer, "_owner", lambda self: None)
+    server = MariaDBServer(tmp_path / "box" / "mariadb")
+    db = DatabaseConfig(engine="mariadb", port=33999, password="pw")
+    with pytest.raises(KeyboardInterrupt):
+        server.init(db)
+    assert not server.exists()
+    assert not (tmp_path / "box" / "mariadb").exists()
+    server.init(db)
+    assert server.exists()
+    # The option file names the server's own folder, not the one it was made in.
+    options = server.option_file.read_text()
+    assert f"datadir = {server.data}\n" in options
+    assert ".init" not in options
+    assert server.init_file.is_file()
+    assert sorted(p.name for p in (tmp_path / "box").iterdir()) == ["mariadb"]
 
 
 def _state(engine: str, tmp_path: Path) -> SandboxState:

@@ -16,8 +16,9 @@ from moodle_regress.seeding import ApplyInterrupted, apply_dataset, generate, pa
 from moodle_regress.seeding.apply import Summary, chunks, paced_size
 from moodle_regress.seeding.generate import Dataset
 from moodle_regress.seeding.record import RECORDED_OPTIONS, RECORDED_PLAN, RECORDED_SEED
-from moodle_ws import MoodleClient
+from moodle_ws import MoodleAPIError, MoodleClient
 from moodle_ws.testing import PLACEHOLDER_URL, Recording, ReplayTransport
+from tests.unit.recordings import answering
 
 RECORDING = Path(__file__).resolve().parents[2] / "fixtures/recordings/4.5/seeding-apply.json"
 
@@ -149,3 +150,40 @@ def test_a_step_times_a_small_first_batch_and_sizes_the_rest() -> None:
     assert sorted(seen) == [*range(60), *range(100, 110)]
     assert all(max(c) < 60 or min(c) >= 100 for c in calls)
     assert all(c == sorted(c) for c in calls)
+
+
+def test_a_write_the_database_rolled_back_for_a_deadlock_is_sent_again() -> None:
+    # Moodle 4.5 on MariaDB says "Deadlock found when trying to get lock" (PostgreSQL:
+    # "deadlock detected"): only PostgreSQL's was sent again, so a rehearsal's seed on
+    # MariaDB failed on the first deadlock between two of its concurrent calls.
+    from moodle_regress.seeding.apply import ApplyOptions, _Applier, _NoProgress
+
+    deadlocked = answering("4.5", "seeding-deadlock-mariadb", "deadlock_update_cohorts")
+    applier = _Applier(deadlocked, data(), ApplyOptions(workers=1), _NoProgress(), None)
+    attempts: list[int] = []
+
+    def update() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            deadlocked.call("core_cohort_update_cohorts", cohorts=[])
+        return "updated"
+
+    assert applier.write("cohorts", update) == "updated"
+    assert len(attempts) == 2
+    assert applier.summary.calls == 2
+
+
+def test_a_write_failing_otherwise_is_not_sent_again() -> None:
+    from moodle_regress.seeding.apply import ApplyOptions, _Applier, _NoProgress
+
+    failing = answering("4.5", "errors", "error_function_unknown")
+    applier = _Applier(failing, data(), ApplyOptions(workers=1), _NoProgress(), None)
+    attempts: list[int] = []
+
+    def update() -> None:
+        attempts.append(1)
+        failing.call("local_mwsrec_no_such_function")
+
+    with pytest.raises(MoodleAPIError):
+        applier.write("cohorts", update)
+    assert len(attempts) == 1

@@ -97,8 +97,21 @@ class PrivateServer(ABC):
     def exists(self) -> bool:
         return self.directory.is_dir()
 
+    def init(self, db: DatabaseConfig) -> None:
+        """Create the server's folder, all or nothing: it is made in a staging folder
+        beside it and renamed into place once complete, so an init cut short (Ctrl-C,
+        a full disk) leaves no folder that ``exists()`` would take for a server."""
+        staging = self.directory.with_name(f".{self.directory.name}.init")
+        shutil.rmtree(staging, ignore_errors=True)  # left by an init cut short
+        try:
+            self._create(staging, db)
+            staging.rename(self.directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
     @abstractmethod
-    def init(self, db: DatabaseConfig) -> None: ...
+    def _create(self, folder: Path, db: DatabaseConfig) -> None:
+        """Create the server in ``folder`` (renamed to ``directory`` afterwards)."""
 
     @abstractmethod
     def start(self, db: DatabaseConfig) -> None: ...

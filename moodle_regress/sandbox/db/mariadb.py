@@ -325,8 +325,22 @@ class MariaDBServer(PrivateServer):
         return "\n".join(lines) + "\n"
 
     def init(self, db: DatabaseConfig) -> None:
+        super().init(db)
+        # The option file names the folders: made for the staging one, now for this one.
+        self._write_options(db.port)
+
+    def _create(self, folder: Path, db: DatabaseConfig) -> None:
+        MariaDBServer(folder)._install(db)
+
+    def _write_options(self, port: int) -> None:
+        write_atomic(self.option_file, self._options(port), mode=0o644)
+        owner = self._owner()
+        if owner is not None:
+            os.chown(self.option_file, *owner)
+
+    def _install(self, db: DatabaseConfig) -> None:
         """The data folder (``mariadb-install-db``) and the init file that secures
-        it on first start."""
+        it on first start, in this server's folder."""
         self.directory.mkdir(mode=0o700, parents=True)
         write_atomic(self.option_file, self._options(db.port), mode=0o644)
         users = [f"{_literal(db.user)}@{_literal(host)}" for host in ("127.0.0.1", "localhost")]

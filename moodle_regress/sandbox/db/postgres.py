@@ -267,26 +267,27 @@ class PostgresServer(PrivateServer):
             )
         return result
 
-    def init(self, db: DatabaseConfig) -> None:
-        self.directory.mkdir(mode=0o700, parents=True)
-        pwfile = self.directory.parent / f".{self.directory.name}.pw"
+    def _create(self, folder: Path, db: DatabaseConfig) -> None:
+        # A cluster holds no path of its own folder: it can be made elsewhere and moved.
+        folder.mkdir(mode=0o700, parents=True)
+        pwfile = folder.parent / f".{self.directory.name}.pw"
         write_atomic(pwfile, db.password + "\n", mode=0o600)
         try:
             if self.as_root:
                 owner = pwd.getpwnam(CLUSTER_USER)
-                ensure_traversable(self.directory.parent, owner.pw_uid, owner.pw_gid)
-                os.chown(self.directory, owner.pw_uid, owner.pw_gid)
+                ensure_traversable(folder.parent, owner.pw_uid, owner.pw_gid)
+                os.chown(folder, owner.pw_uid, owner.pw_gid)
                 os.chown(pwfile, owner.pw_uid, owner.pw_gid)
             self._run(
                 [
-                    "initdb", "-D", str(self.directory), "-U", db.user, f"--pwfile={pwfile}",
+                    "initdb", "-D", str(folder), "-U", db.user, f"--pwfile={pwfile}",
                     "-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
                     "--no-instructions",
                 ]
             )  # fmt: skip
         finally:
             pwfile.unlink(missing_ok=True)
-        with (self.directory / "postgresql.conf").open("a") as handle:
+        with (folder / "postgresql.conf").open("a") as handle:
             handle.write(CLUSTER_CONF)
 
     def start(self, db: DatabaseConfig) -> None:
