@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from moodle_regress.cli import ToolError, console
-from moodle_regress.cli.sandbox import DB_ENGINE
+from moodle_regress.cli.sandbox import DB_ENGINE, code_tree
 from moodle_regress.files import write_json_atomic
 from moodle_regress.preflight import preflight_code, preflight_site, print_preflight
 from moodle_regress.sandbox.db import DEFAULT_ENGINE
@@ -20,16 +20,17 @@ from moodle_regress.site import resolve_site
 @click.option("--site", default=None, help="The site to upgrade: a sandbox or an imported site.")
 @click.option(
     "--code",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Or the Moodle code tree a fresh site would start from.",
+    callback=code_tree,
+    help="Or the Moodle a fresh site would start from: a code folder or a version, as --to.",
 )
 @click.option(
     "--to",
     "target",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The Moodle code tree to upgrade to.",
+    callback=code_tree,
+    help="The Moodle to upgrade to: a code folder, or a version (4.5, 4.5.6, v4.5.6, "
+    "MOODLE_405_STABLE, a commit) from the configured git repository.",
 )
 @DB_ENGINE
 @click.option(

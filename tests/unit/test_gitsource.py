@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from moodle_regress import cli as cli_module
+from moodle_regress.cli import ToolError
 from moodle_regress.config import Settings
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.errors import NotMoodleTreeError
@@ -262,3 +263,32 @@ def test_the_command_refuses_an_unknown_version_in_one_line(
     err = capsys.readouterr().err
     assert "no Moodle version 'v9.9.9'" in err
     assert "Traceback" not in err
+
+
+def test_preflight_takes_versions_too(
+    origin: Origin,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MOODLE_REGRESS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MOODLE_REGRESS_MOODLE_GIT", origin.url)
+    monkeypatch.setenv("MOODLE_REGRESS_CONFIG", str(tmp_path / "none.toml"))
+    seen: list[tuple[Path, Path]] = []
+
+    def preflight_code(code: Path, target: Path, **_: object) -> None:
+        seen.append((code, target))
+        raise ToolError("the trees were resolved")  # the check itself is tested elsewhere
+
+    monkeypatch.setattr("moodle_regress.cli.preflight.preflight_code", preflight_code)
+    monkeypatch.setattr(
+        "sys.argv", ["moodle-regress", "preflight", "--code", "4.5.6", "--to", "MOODLE_500_STABLE"]
+    )
+    with pytest.raises(SystemExit) as exited:
+        cli_module.main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "error: the trees were resolved" in err
+    home = tmp_path / "home" / "moodle-code"
+    assert seen == [(home / origin.commits["4.5"], home / origin.commits["5.0"])]
+    assert "Moodle 4.5.6 (v4.5.6 " in err and "Moodle MOODLE_500_STABLE (" in err
