@@ -168,7 +168,9 @@ def test_rehearse_45_to_50_on_mariadb_shows_the_same_differences(
     on_mariadb = Rehearsal(done, summary, out)
     assert_45_to_50_differences(on_mariadb)
     assert summary["db_engine"] == "mariadb"
-    assert "on mariadb" in summary["stages"][0]["detail"]
+    # (stage 0 is the preflight since it landed: the engine is named by stage "up")
+    up = next(s for s in summary["stages"] if s["name"] == "up")
+    assert "on mariadb" in up["detail"]
     # What the web services and the API suite see changes alike on both engines
     # (the browser suite ran on PostgreSQL only).
     assert api_differences(on_mariadb) == api_differences(rehearsal_45_50)
