@@ -68,6 +68,10 @@ IGNORED_SETTINGS = frozenset(
         "coursemodule",
         "course",
         "cmid",
+        # The module's context id (a database id; h5pactivity's answer carries it) and
+        # its package file (files are the files area's: its URL holds that id).
+        "context",
+        "package",
         "section",
         "name",
         "intro",
