@@ -77,30 +77,42 @@ def live_site(request: pytest.FixtureRequest, live_site_factory: LiveSiteFactory
 
 
 # --- a time budget for live tests ---------------------------------------------------
-# CI gives a run a fixed time.  With MOODLE_REGRESS_LIVE_BUDGET=SECONDS, live tests
-# that would start after that many seconds of the session skip, saying so, instead of
-# the whole run being killed with nothing reported.
+# CI gives a run a fixed time.  With MOODLE_REGRESS_LIVE_BUDGET=SECONDS, a live test that
+# would not end within that many seconds of the session's start skips, saying so,
+# instead of the whole run being killed with nothing reported.  How long a test takes
+# is its ``takes(minutes=N)`` mark (the heavy ones: a rehearsal, a module's shared
+# fixture that the test is the first to use); unmarked tests count as quick.
 
 _SESSION_START = time.monotonic()
 
 
-def live_budget_exhausted(now: float | None = None) -> str | None:
-    """Why the live tests' time budget is spent, or None while it lasts."""
+def live_budget_exhausted(now: float | None = None, needs: float = 0.0) -> str | None:
+    """Why a live test needing ``needs`` seconds cannot run within the time budget, or
+    None while it can."""
     budget = os.environ.get("MOODLE_REGRESS_LIVE_BUDGET")
     if not budget:
         return None
     elapsed = (now if now is not None else time.monotonic()) - _SESSION_START
-    if elapsed < float(budget):
+    if elapsed + needs <= float(budget):
         return None
-    return f"{BUDGET_SPENT} ({elapsed:.0f} s of MOODLE_REGRESS_LIVE_BUDGET={budget} s): not started"
+    return (
+        f"{BUDGET_SPENT} ({elapsed:.0f} s of MOODLE_REGRESS_LIVE_BUDGET={budget} s, "
+        f"the test takes about {needs:.0f} s): not started"
+    )
 
 
 BUDGET_SPENT = "live-test time budget spent"
 
 
+def test_needs(item: pytest.Item) -> float:
+    """The seconds a test's ``takes(minutes=N)`` mark says it needs (0 when unmarked)."""
+    mark = item.get_closest_marker("takes")
+    return float(mark.kwargs.get("minutes", 0)) * 60 if mark is not None else 0.0
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("live") is not None:
-        reason = live_budget_exhausted()
+        reason = live_budget_exhausted(needs=test_needs(item))
         if reason is not None:
             pytest.skip(reason)
 

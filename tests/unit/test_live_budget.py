@@ -25,6 +25,38 @@ def test_the_budget_lasts_until_it_is_spent(monkeypatch: pytest.MonkeyPatch) -> 
     assert "MOODLE_REGRESS_LIVE_BUDGET=600" in reason
 
 
+def test_a_test_that_would_not_end_within_the_budget_does_not_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MOODLE_REGRESS_LIVE_BUDGET", "3600")
+    start = conftest._SESSION_START
+    # 40 minutes in: a quick test starts, a rehearsal of half an hour does not.
+    assert conftest.live_budget_exhausted(now=start + 2400, needs=60) is None
+    reason = conftest.live_budget_exhausted(now=start + 2400, needs=1800)
+    assert reason is not None and "takes about 1800 s" in reason
+
+
+def test_the_takes_mark_gives_the_seconds_a_test_needs(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmarkers =\n    takes(minutes): how long\n")
+    pytester.makepyfile(
+        test_marks="""
+import pytest
+
+@pytest.mark.takes(minutes=25)
+def test_heavy():
+    pass
+
+def test_quick():
+    pass
+"""
+    )
+    items, _ = pytester.inline_genitems("-p", "no:moodle_regress")
+    assert {i.name: conftest.test_needs(i) for i in items} == {
+        "test_heavy": 1500.0,
+        "test_quick": 0.0,
+    }
+
+
 def _report(nodeid: str, reason: str) -> pytest.TestReport:
     return pytest.TestReport(
         nodeid, ("x.py", 1, nodeid), {}, "skipped", ("x.py", 1, f"Skipped: {reason}"), "setup"
