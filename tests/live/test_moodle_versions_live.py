@@ -66,6 +66,7 @@ def assert_complete(summary: dict[str, Any], done: subprocess.CompletedProcess[s
     assert done.returncode in (0, 1)  # 1: the real 4.5 -> 5.0 differences
 
 
+@pytest.mark.takes(minutes=5)  # a rehearsal by the installed wheel (185 s in CI)
 def test_the_installed_tool_rehearses_versions_from_the_repository(
     repository_url: str, tmp_path: Path
 ) -> None:

@@ -133,6 +133,7 @@ def assert_45_to_50_differences(rehearsal: Rehearsal) -> None:
     assert summary["unexpected"] > 0
 
 
+@pytest.mark.takes(minutes=12)  # its fixture: a rehearsal with both suites (510 s in CI)
 def test_rehearse_45_to_50_with_api_and_browser_suites(rehearsal_45_50: Rehearsal) -> None:
     assert_45_to_50_differences(rehearsal_45_50)
     assert rehearsal_45_50.summary["db_engine"] == "postgres"

@@ -93,6 +93,7 @@ def rehearsed() -> Iterator[Rehearsed]:
     shutil.rmtree(base / "moodle-5.0", ignore_errors=True)
 
 
+@pytest.mark.takes(minutes=5)  # its fixture: a rehearsal (201 s in CI)
 def test_the_rehearsal_ran_every_stage(rehearsed: Rehearsed) -> None:
     statuses = {s.name: s.status for s in rehearsed.result.stages}
     assert statuses.pop("restore") in ("done", "failed")  # its verdict: the next test
