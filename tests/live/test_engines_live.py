@@ -17,6 +17,7 @@ import pytest
 
 from moodle_regress.compare import compare
 from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.plugins import local_plugins
 from moodle_regress.resources import packaged_plan
 from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
 from moodle_regress.seeding import local_site as local_site_of
@@ -39,7 +40,13 @@ def seed_and_observe(site: SiteDescriptor, out: Path) -> tuple[Snapshot, Dataset
         made = generate(plan, 0, installed_formats=installed_formats(client, local))
         data = namespaced(made, NAMESPACE)
         apply_dataset(client, data, local=local)
-        run = ApiObserver(client, entity_filter=prefix_filter(f"mr-{NAMESPACE}-")).observe()
+        # The plugins probed are the code tree's (the same on both sites), not those that
+        # other tests' courses on the shared site happen to force (a course's theme).
+        run = ApiObserver(
+            client,
+            entity_filter=prefix_filter(f"mr-{NAMESPACE}-"),
+            plugin_candidates=local_plugins(site),
+        ).observe()
     run.meta.database = site.db_engine
     run.snapshot().save(out)
     return Snapshot.load(out), data
