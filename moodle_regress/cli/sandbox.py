@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from rich import box
 from rich.table import Table
 
 from moodle_regress.cli import ToolError, ToolGroup, console
@@ -14,6 +17,7 @@ from moodle_regress.sandbox import prereqs
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.db import DEFAULT_ENGINE, ENGINE_NAMES, engine_named
 from moodle_regress.sandbox.gitsource import ExportedTree, resolve_code
+from moodle_regress.sandbox.installs import KeptInstallBusyError, KeptInstalls
 from moodle_regress.sandbox.manager import SandboxManager
 from moodle_regress.sandbox.progress import Steps
 
@@ -58,8 +62,19 @@ DB_ENGINE = click.option(
 )
 
 
-def manager() -> SandboxManager:
-    return SandboxManager(steps=Steps(console))
+NO_CACHE = click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run Moodle's installer even when an install of this code is kept, and keep "
+    "nothing (as MOODLE_REGRESS_REUSE_INSTALLS=0, for this run).",
+)
+
+
+def manager(*, no_cache: bool = False) -> SandboxManager:
+    settings = load_settings()
+    if no_cache:
+        settings = replace(settings, reuse_installs=False)
+    return SandboxManager(settings, steps=Steps(console))
 
 
 @click.group(cls=ToolGroup)
@@ -81,6 +96,7 @@ def sandbox() -> None:
 @click.option(
     "--install-packages", is_flag=True, help="Install missing Debian packages with apt-get."
 )
+@NO_CACHE
 def up(  # noqa: PLR0917 - click passes options positionally
     name: str,
     code_dir: Path,
@@ -89,9 +105,10 @@ def up(  # noqa: PLR0917 - click passes options positionally
     db_url: str | None,
     admin_password: str | None,
     install_packages: bool,
+    no_cache: bool,
 ) -> None:
     """Bring up a new sandbox NAME from a Moodle code tree."""
-    box = manager()
+    box = manager(no_cache=no_cache)
     descriptor = box.up(
         name,
         code_dir,
@@ -239,3 +256,87 @@ def destroy(name: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"delete {box.root} and everything in it?", abort=True)
     box.destroy()
+
+
+@sandbox.group(cls=ToolGroup)
+def cache() -> None:
+    """The installs kept for reuse (one per code tree and engine): list, clear."""
+
+
+@cache.command(name="list")
+def cache_list() -> None:
+    """List the kept installs: engine, release, tree fingerprint, size, dates."""
+    kept = KeptInstalls(load_settings())
+    entries = kept.entries()
+    if not entries:
+        console.print(f"no kept installs in {kept.root}", highlight=False)
+        return
+    table = Table(
+        "engine",
+        "release",
+        "fingerprint",
+        "size",
+        "created",
+        "last used",
+        title=str(kept.root),
+        caption="times in UTC",
+        box=box.SIMPLE_HEAD,  # no side borders: fits 80 columns
+    )
+    total = 0
+    for entry in entries:
+        size = entry.size()
+        total += size
+        table.add_row(
+            entry.engine.name,
+            entry.release,
+            entry.fingerprint[:12],
+            human_size(size),
+            _when(entry.made()) or "?",
+            _when(entry.last_used()) or "never",
+        )
+    console.print(table)
+    console.print(f"{len(entries)} kept installs, {human_size(total)}", highlight=False)
+
+
+@cache.command()
+@click.option("--engine", type=click.Choice(ENGINE_NAMES), help="Only this engine's installs.")
+@click.option("--release", help="Only installs of this release (4.5 takes in 4.5.6+).")
+def clear(engine: str | None, release: str | None) -> None:
+    """Delete kept installs (all, or those of --engine and --release).
+
+    Only folders the tool made (with its manifest) are touched; one another run is
+    loading or saving is left, and the command then exits with status 2."""
+    kept = KeptInstalls(load_settings())
+    freed, removed, busy = 0, 0, []
+    for entry in kept.entries(engine=engine, release=release):
+        label = f"{entry.engine.name} {entry.release} {entry.fingerprint[:12]}"
+        try:
+            size = kept.remove(entry)
+        except KeptInstallBusyError:
+            busy.append(label)
+            console.print(f"[yellow]left (in use by another run):[/] {label}", highlight=False)
+            continue
+        freed, removed = freed + size, removed + 1
+        console.print(f"removed {label} ({human_size(size)})", highlight=False)
+    console.print(f"{removed} kept installs removed, {human_size(freed)} freed", highlight=False)
+    if busy:
+        raise ToolError(
+            f"{len(busy)} kept installs in use by another run were left: {', '.join(busy)}",
+            "run `sandbox cache clear` again when that run has made its sandbox",
+        )
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
+def human_size(size: int) -> str:
+    """Bytes in the largest unit that keeps a number of at least one (1024-based)."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
