@@ -83,7 +83,8 @@ def test_list_shows_each_entry_with_its_release_fingerprint_size_and_use(
     assert len(rows) == 2
     (pg,) = [row for row in rows if "postgres" in row]
     assert "4.5.6+" in pg and "KiB" in pg and "never" in pg
-    assert entry.made() is not None and entry.made().strftime("%Y-%m-%d %H:%M") in pg
+    made = entry.made()
+    assert made is not None and made.strftime("%Y-%m-%d %H:%M") in pg
     assert "a" * 13 not in pg  # the fingerprint shortened
     assert "mine" not in result.output
     assert "2 kept installs" in result.output
