@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from moodle_regress.cli import ToolError, console
-from moodle_regress.cli.sandbox import DB_ENGINE, code_trees
+from moodle_regress.cli.sandbox import DB_ENGINE, NO_CACHE, code_trees
 from moodle_regress.config import load_settings
 from moodle_regress.rehearsal import (
     SUITES,
@@ -146,8 +146,10 @@ _workers = click.option(
 @_expected
 @_default_expected
 @_workers
+@NO_CACHE
 def rehearse_command(
     *,
+    no_cache: bool,
     force: bool,
     without_plugins: tuple[str, ...],
     code_from: str,
@@ -187,6 +189,7 @@ def rehearse_command(
         db_engine=engine or DEFAULT_ENGINE,
         force=force,
         without_plugins=without_plugins,
+        reuse_installs=not no_cache,
     )
     result = rehearse(options, console=console)
     print_summary(result, console)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from moodle_regress.compare import compare
+from moodle_regress.config import load_settings
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import write_json_atomic
 from moodle_regress.integrity import CheckedSite, IntegrityCheck, row_changes
@@ -74,6 +75,17 @@ class RehearsalOptions:
     force: bool = False
     #: Plugins left out of the sandbox's copy of code tree B (``--without-plugin``).
     without_plugins: tuple[str, ...] = ()
+    #: Load sandboxes from installs kept for their code (``--no-cache``: False, as
+    #: ``reuse_installs = false`` for this run only).
+    reuse_installs: bool = True
+
+
+def rehearsal_manager(options: RehearsalOptions, console: Console) -> SandboxManager:
+    """The manager of the rehearsal's sandboxes, with the options' own settings."""
+    settings = load_settings()
+    if not options.reuse_installs:
+        settings = replace(settings, reuse_installs=False)
+    return SandboxManager(settings, steps=Steps(console, quiet=True))
 
 
 class Rehearsal:
@@ -308,7 +320,7 @@ def rehearse(
     out = options.out.expanduser().absolute()
     out.mkdir(parents=True, exist_ok=True)
     name = options.name or "rh-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    manager = manager or SandboxManager(steps=Steps(console, quiet=True))
+    manager = manager or rehearsal_manager(options, console)
     expected = expected_files(options.expected, defaults=options.default_expected)
     ExpectedChanges.load_all(expected)  # a broken file is found now, not after the upgrade
     board = StageBoard(STAGES, console, live=live and console.is_terminal)

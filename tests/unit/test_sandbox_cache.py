@@ -3,16 +3,22 @@ installs (entries made through KeptInstall.save with an engine that needs no ser
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 
+from moodle_regress.cli.rehearse import rehearse_command
 from moodle_regress.cli.sandbox import human_size, sandbox
-from moodle_regress.config import load_settings
+from moodle_regress.config import Settings, load_settings
+from moodle_regress.errors import MoodleRegressError
+from moodle_regress.rehearsal import RehearsalOptions
+from moodle_regress.rehearsal import rehearse as run_rehearsal
 from moodle_regress.sandbox.db import DatabaseConfig, engine_named
 from moodle_regress.sandbox.installs import (
     KeptInstall,
@@ -20,6 +26,7 @@ from moodle_regress.sandbox.installs import (
     KeptInstalls,
     release_matches,
 )
+from moodle_regress.sandbox.manager import SandboxManager
 
 DB = DatabaseConfig(port=5432, password="x")
 
@@ -193,3 +200,85 @@ def test_a_removal_that_fails_halfway_leaves_nothing_usable_at_the_entrys_place(
     assert not entry.path.exists()
     assert not entry.usable_for(DB, "admin")
     assert caught.value.fix and "by hand" in caught.value.fix
+
+
+class _Stop(MoodleRegressError):
+    """Ends a command once the settings it passes down are seen."""
+
+
+@pytest.mark.parametrize(("flag", "reuse"), [((), True), (("--no-cache",), False)])
+def test_up_passes_no_cache_down_as_reuse_off(
+    kept: KeptInstalls,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: tuple[str, ...],
+    reuse: bool,
+) -> None:
+    seen: list[Settings] = []
+
+    def up(self: SandboxManager, name: str, code_dir: Path, **_: object) -> None:
+        seen.append(self.settings)
+        raise _Stop("seen")
+
+    monkeypatch.setattr(SandboxManager, "up", up)
+    result = CliRunner().invoke(sandbox, ["up", "demo", "--code", str(tmp_path), *flag])
+    assert result.exit_code == 2 and "seen" in result.output
+    assert [s.reuse_installs for s in seen] == [reuse]
+    assert [KeptInstalls(s).enabled for s in seen] == [reuse]
+
+
+def test_no_cache_on_the_command_line_does_not_turn_a_configured_off_on(
+    kept: KeptInstalls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOODLE_REGRESS_REUSE_INSTALLS", "0")
+    seen: list[bool] = []
+
+    def up(self: SandboxManager, name: str, code_dir: Path, **_: object) -> None:
+        seen.append(self.settings.reuse_installs)
+        raise _Stop("seen")
+
+    monkeypatch.setattr(SandboxManager, "up", up)
+    CliRunner().invoke(sandbox, ["up", "demo", "--code", str(tmp_path)])
+    assert seen == [False]
+
+
+@pytest.mark.parametrize(("flag", "reuse"), [((), True), (("--no-cache",), False)])
+def test_rehearse_passes_no_cache_to_its_options(
+    kept: KeptInstalls,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: tuple[str, ...],
+    reuse: bool,
+) -> None:
+    seen: list[RehearsalOptions] = []
+
+    def rehearse(options: RehearsalOptions, **_: object) -> None:
+        seen.append(options)
+        raise _Stop("seen")
+
+    monkeypatch.setattr("moodle_regress.cli.rehearse.rehearse", rehearse)
+    arguments = ["--from", str(tmp_path), "--to", str(tmp_path), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(rehearse_command, [*arguments, *flag])
+    assert isinstance(result.exception, _Stop)
+    assert [o.reuse_installs for o in seen] == [reuse]
+
+
+def test_a_rehearsal_without_reuse_makes_its_sandboxes_with_reuse_off(
+    kept: KeptInstalls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[Settings] = []
+
+    class Recording(SandboxManager):
+        def __init__(self, settings: Settings | None = None, **kwargs: Any) -> None:
+            super().__init__(settings, **kwargs)
+            made.append(self.settings)
+
+    monkeypatch.setattr("moodle_regress.rehearsal.upgrade.SandboxManager", Recording)
+    options = RehearsalOptions(
+        code_from=tmp_path, code_to=tmp_path, out=tmp_path / "out", reuse_installs=False
+    )
+    # Not a Moodle tree: the preflight stops it, after the manager is made.
+    console = Console(file=io.StringIO())
+    assert run_rehearsal(options, console=console, live=False).exit_code == 2
+    assert [s.reuse_installs for s in made] == [False]
+    assert made[0].home == kept.root.parent  # the rest as configured
