@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from rich import box
-from rich.table import Table
+from rich.table import Column, Table
 
 from moodle_regress.cli import ToolError, ToolGroup, console
 from moodle_regress.config import load_settings
@@ -258,6 +258,10 @@ def destroy(name: str, yes: bool) -> None:
     box.destroy()
 
 
+#: The start of a kept install's fingerprint that names it to a reader.
+SHORT_FINGERPRINT = 10
+
+
 @sandbox.group(cls=ToolGroup)
 def cache() -> None:
     """The installs kept for reuse (one per code tree and engine): list, clear."""
@@ -275,12 +279,15 @@ def cache_list() -> None:
         "engine",
         "release",
         "fingerprint",
-        "size",
-        "created",
-        "last used",
+        Column("size", no_wrap=True),
+        Column("created", no_wrap=True),
+        Column("last used", no_wrap=True),
         title=str(kept.root),
         caption="times in UTC",
-        box=box.SIMPLE_HEAD,  # no side borders: fits 80 columns
+        # No side borders: a row fits 80 columns.
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
     )
     total = 0
     for entry in entries:
@@ -289,7 +296,7 @@ def cache_list() -> None:
         table.add_row(
             entry.engine.name,
             entry.release,
-            entry.fingerprint[:12],
+            entry.fingerprint[:SHORT_FINGERPRINT],
             human_size(size),
             _when(entry.made()) or "?",
             _when(entry.last_used()) or "never",
@@ -309,7 +316,7 @@ def clear(engine: str | None, release: str | None) -> None:
     kept = KeptInstalls(load_settings())
     freed, removed, busy = 0, 0, []
     for entry in kept.entries(engine=engine, release=release):
-        label = f"{entry.engine.name} {entry.release} {entry.fingerprint[:12]}"
+        label = f"{entry.engine.name} {entry.release} {entry.fingerprint[:SHORT_FINGERPRINT]}"
         try:
             size = kept.remove(entry)
         except KeptInstallBusyError:
