@@ -192,6 +192,63 @@ def restore(
     )
 
 
+@sandbox.command("import")
+@click.argument("name")
+@click.option(
+    "--code",
+    "code_dir",
+    required=True,
+    callback=code_tree,
+    help="The site's own code tree (with its plugins), of the version the dump holds.",
+)
+@click.option(
+    "--db-dump",
+    "dump",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The site's database: a pg_dump file (custom -Fc or plain SQL; gzip, xz or zstd "
+    "compressed or not). Only read.",
+)
+@click.option(
+    "--dataroot",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The site's moodledata: a folder or a tar archive (compressed or not). Only read; "
+    "caches, sessions, temp, trashdir and lock are left out.",
+)
+@click.option("--port", type=int, help="HTTP port (default: a free one).")
+@click.option(
+    "--old-url", "old_urls", multiple=True,
+    help="An address the site had, to replace by the sandbox's (repeatable; the address "
+    "its database records is found by itself).",
+)  # fmt: skip
+def import_(  # noqa: PLR0917 - click passes options positionally
+    name: str,
+    code_dir: Path,
+    dump: Path,
+    dataroot: Path,
+    port: int | None,
+    old_urls: tuple[str, ...],
+) -> None:
+    """Bring a copy of a real site up as sandbox NAME, made safe before it serves: no
+    email, no scheduled task, no external login, its addresses rewritten, a new admin
+    password."""
+    box = manager()
+    result = box.import_site(name, code_dir, dump, dataroot, port=port, old_urls=old_urls)
+    done = result.sanitised
+    console.print(
+        f"[bold]{name}[/]: Moodle {result.release} at {result.descriptor.url}: "
+        f"{result.counts.users} users, {result.counts.courses} courses; "
+        f"{done.scheduled_disabled} scheduled tasks disabled, {done.adhoc_deleted} ad hoc "
+        f"tasks deleted, {', '.join(done.replaced) or 'no old address'} replaced, "
+        f"external logins off ({', '.join(done.auth_off) or 'none were on'}); "
+        f"admin {result.descriptor.admin_username}'s password is in "
+        f"{box.sandbox(name).descriptor_path} ({result.seconds:.0f} s)",
+        soft_wrap=True,
+    )
+    click.echo(str(box.sandbox(name).descriptor_path))
+
+
 @sandbox.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

@@ -42,7 +42,7 @@ from pydantic import BaseModel, SecretStr
 
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.files import write_atomic, write_json_atomic
-from moodle_regress.sandbox import moodle, prereqs, server
+from moodle_regress.sandbox import importing, moodle, prereqs, server
 from moodle_regress.sandbox.codetree import CodeTree, inspect_tree, release_tuple
 from moodle_regress.sandbox.db import (
     DEFAULT_ENGINE,
@@ -53,7 +53,9 @@ from moodle_regress.sandbox.db import (
     config_from_url,
     engine_for,
     engine_named,
+    open_dump,
 )
+from moodle_regress.sandbox.db.base import sql_literal
 from moodle_regress.sandbox.errors import (
     BackupError,
     DowngradeError,
@@ -949,6 +951,144 @@ class SandboxManager:
                 shortname=state.name,
             )
 
+    # -- import ---------------------------------------------------------------------
+
+    def import_site(
+        self,
+        name: str,
+        code_dir: Path,
+        dump: Path,
+        dataroot: Path,
+        *,
+        port: int | None = None,
+        old_urls: Sequence[str] = (),
+    ) -> ImportResult:
+        """Bring a copy of a real site up as sandbox ``name``: its code, its PostgreSQL
+        dump and its dataroot, made safe (``php/sanitise.php``) before the web server
+        starts.  The dump and the dataroot are only read."""
+        dump, dataroot = _passed_through(dump), _passed_through(dataroot)
+        # Refused before anything is made: the dump and the dataroot as given.
+        info = importing.inspect_dump(dump)
+        if not dataroot.exists():
+            raise importing.DatarootError(
+                f"no dataroot at {dataroot}",
+                "give the site's moodledata folder or a tar archive of it",
+            )
+        box = self.sandbox(name)
+        with box.locked():
+            if box.exists() or box.root.exists():
+                raise SandboxExistsError(
+                    f"a sandbox named {name!r} already exists in {box.root}",
+                    f"import under another name, or `moodle-regress sandbox destroy {name}`",
+                )
+            try:
+                return self._import(box, code_dir, info, dataroot, port=port, old_urls=old_urls)
+            except BaseException:
+                # Nothing left running; the folder stays, with its logs, unusable.
+                box.halt()
+                raise
+
+    def _import(
+        self,
+        box: Sandbox,
+        code_dir: Path,
+        info: importing.DumpInfo,
+        dataroot: Path,
+        *,
+        port: int | None,
+        old_urls: Sequence[str],
+    ) -> ImportResult:
+        started = time.monotonic()
+        engine = engine_named("postgres")
+        with self.steps.step("Checking the code tree and prerequisites", key="checks"):
+            tree = inspect_tree(code_dir)
+            prereqs.check(tree, engine=engine).raise_if_missing()
+            http_port, db_port = self._new_ports(port)
+        state = SandboxState(
+            name=box.name,
+            code_source=tree.root,
+            release=tree.release,
+            version=str(tree.version),
+            branch=tree.branch,
+            layout=tree.layout,
+            http_port=http_port,
+            db=DatabaseConfig(
+                engine=engine.name,
+                port=db_port,
+                password=secrets.token_urlsafe(18),
+                prefix=info.prefix,
+            ),
+            private_db=True,
+            admin_password=_password(),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            unfinished=f"importing {info.path.name}",
+        )
+        register_secret(state.db.password)
+        register_secret(state.admin_password)
+        box.root.mkdir(parents=True)
+        box.logs.mkdir()
+        box.save_state(state)
+        with (
+            self.steps.step(f"Loading {info.path.name} and copying the files", key="restore"),
+            ThreadPoolExecutor(max_workers=2) as pool,
+        ):
+            copying = pool.submit(copy_code, tree, box.code_dir)
+            files = pool.submit(importing.copy_dataroot, dataroot, box.dataroot)
+            db_server = engine.private_server(box.db_dir(state))
+            db_server.init(state.db)
+            server.require_free(state.db.port, f"sandbox's {engine.label}")
+            db_server.start(state.db)
+            engine.create_database(state.db)
+            for role in info.owners:
+                if role != state.db.user and not engine.query(
+                    state.db, f"SELECT 1 FROM pg_roles WHERE rolname = {sql_literal(role)}"
+                ):
+                    engine.query(state.db, f'CREATE ROLE "{role}" NOLOGIN')
+            if info.compressed:
+                with open_dump(info.path) as stream:
+                    engine.restore(state.db, stream)
+            else:
+                engine.restore(state.db, info.path)
+            copy = copying.result()
+            files.result()
+        release, version = moodle.site_version(state.db)
+        if not same_version(tree.version, version):
+            raise importing.SiteImportError(
+                f"the dump is of Moodle {release} ({version}) but the code tree {tree.root} "
+                f"is {tree.release} ({tree.version})",
+                "give --code the site's own code tree (the version it runs)",
+            )
+        box._write_config(state, copy)
+        log = box.logs / "import.log"
+        with self.steps.step("Making the copy safe (before it serves)", key="sanitise"):
+            sanitised = moodle.sanitise(copy, log=log, new_url=box.url(state), old_urls=old_urls)
+            left = moodle.old_urls_left(state.db, sanitised.replaced)
+            if left:
+                raise importing.UnsafeSiteError(
+                    "the imported site still points at its old address: " + "; ".join(left),
+                    f"give every address the site had with --old-url (see {log})",
+                )
+            state.admin_username = sanitised.admin_username
+            configured = moodle.configure(
+                copy, log=log, admin_password=state.admin_password, new_identity=True
+            )
+        state.release, state.version = configured.release, configured.version
+        state.branch = configured.branch
+        box.save_state(state)
+        with self.steps.step(f"Serving {box.url(state)}", key="serve"):
+            box._start_server(state)
+            descriptor = box._write_descriptor(state, configured.token)
+            box._check_answers(descriptor)
+        state.unfinished = None
+        box.save_state(state)
+        return ImportResult(
+            descriptor,
+            configured.release,
+            moodle.count_site(state.db),
+            sanitised,
+            time.monotonic() - started,
+        )
+
     # -- restore ------------------------------------------------------------------
 
     def restore(
@@ -1128,6 +1268,19 @@ class SandboxManager:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return copy
+
+
+@dataclass
+class ImportResult:
+    descriptor: SiteDescriptor
+    release: str
+    counts: moodle.SiteCounts
+    sanitised: moodle.Sanitised
+    seconds: float
+
+
+def _passed_through(source: Path) -> Path:
+    return source.expanduser().absolute()
 
 
 def _password() -> str:

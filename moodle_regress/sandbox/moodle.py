@@ -4,7 +4,7 @@ tool's own PHP script that configures a site for testing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from moodle_regress.files import write_atomic
 from moodle_regress.phprun import PhpScriptError, last_lines, run_php, run_php_script
 from moodle_regress.sandbox.codetree import CodeTree
 from moodle_regress.sandbox.db import DatabaseConfig, engine_for, query
-from moodle_regress.sandbox.db.base import PhpValue
+from moodle_regress.sandbox.db.base import PhpValue, sql_literal
 from moodle_regress.sandbox.errors import InstallError, SandboxError
 
 SERVICE = "moodle_regress"
@@ -211,6 +211,55 @@ def configure(
             f"configuring the site for testing failed: {exc.message}", exc.fix
         ) from None
     return Configured(**{k: data[k] for k in Configured.__dataclass_fields__})
+
+
+#: Authentication plugins that log users in through another system: off in an import.
+EXTERNAL_AUTH = ("cas", "ldap", "oauth2", "lti", "mnet", "shibboleth")
+
+
+@dataclass
+class Sanitised:
+    """What ``sanitise.php`` did to an imported site."""
+
+    admin_username: str
+    #: The old addresses replaced by the sandbox's.
+    replaced: list[str]
+    auth_off: list[str]
+    scheduled_disabled: int
+    adhoc_deleted: int
+
+
+def sanitise(tree: CodeTree, *, log: Path, new_url: str, old_urls: Sequence[str]) -> Sanitised:
+    """Make an imported copy of a real site safe (see ``moodle_regress/php/sanitise.php``):
+    no email, no task, no external login, its old addresses replaced by ``new_url``."""
+    payload = {"new_url": new_url, "old_urls": list(old_urls), "auth_off": list(EXTERNAL_AUTH)}
+    try:
+        data = run_php_script(tree.root, "sanitise.php", payload, log=log)
+    except PhpScriptError as exc:
+        raise InstallError(
+            f"making the imported site safe failed: {exc.message}", exc.fix
+        ) from None
+    return Sanitised(**{k: data[k] for k in Sanitised.__dataclass_fields__})
+
+
+#: Where a site's address is stored and must not be left (table, column).
+URL_COLUMNS = (("config", "value"), ("config_plugins", "value"), ("course", "summary"),
+               ("mnet_host", "wwwroot"))  # fmt: skip
+
+
+def old_urls_left(db: DatabaseConfig, urls: Sequence[str]) -> list[str]:
+    """Where any of ``urls`` is still stored ("config: 2 rows with https://..."): an
+    address followed by anything that cannot continue a host or port."""
+    left = []
+    for url in urls:
+        pattern = sql_literal(re.escape(url.rstrip("/")) + "($|[^A-Za-z0-9.:-])")
+        for table, column in URL_COLUMNS:
+            ((count,),) = query(
+                db, f"SELECT count(*) FROM {db.prefix}{table} WHERE {column} ~ {pattern}"
+            )
+            if int(count or 0):
+                left.append(f"{table}.{column}: {count} rows with {url}")
+    return left
 
 
 @dataclass
