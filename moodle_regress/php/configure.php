@@ -5,7 +5,8 @@
 // Input, as JSON on stdin: config (path of the site's config.php), service,
 // service_name, prefixes (function name prefixes to put in the service),
 // marker_idnumber, marker_name, admin_password (optional: set it), site_names
-// (optional: [full name, short name]), new_identity (optional: a new site identifier).
+// (optional: [full name, short name]), new_identity (optional: a new site identifier,
+// and the site's own address recorded as its MNet host's).
 // Output: the site's release, version, branch, the token, the service's functions, the
 // plugins the code lacks.
 
@@ -39,6 +40,11 @@ if (!empty($input['site_names'])) {
 }
 if (!empty($input['new_identity'])) {
     set_config('siteidentifier', random_string(32) . get_host_from_url($CFG->wwwroot));
+    // Its own address as the local MNet host, which is where Moodle records it (an
+    // import reads the address of the site it copies from there).
+    if (!empty($CFG->mnet_localhost_id)) {
+        $DB->set_field('mnet_host', 'wwwroot', $CFG->wwwroot, ['id' => $CFG->mnet_localhost_id]);
+    }
 }
 
 // Web services through REST, and tokens for everyone through the mobile service.

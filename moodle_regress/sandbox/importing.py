@@ -9,10 +9,12 @@ Moodle writes to its files).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,8 @@ _DATAROOT_NAMES = frozenset({*DATAROOT_SKIPPED, "filedir", "lang", "repository",
 _CUSTOM_MAGIC = b"PGDMP"
 #: ``CREATE TABLE public.mdl_config (`` in a plain dump.
 _CREATE_TABLE = re.compile(rb'^CREATE TABLE (?:"?[\w$]+"?\.)?"?([\w$]+)"?\s*\(')
+#: What only a mysqldump / mariadb-dump file has.
+_MYSQL = re.compile(rb"^(?:-- (?:MySQL|MariaDB) dump|CREATE TABLE `|/\*!40\d{3} )")
 #: ``ALTER TABLE public.mdl_config OWNER TO moodle;``: roles the dump expects.
 _OWNER = re.compile(rb"OWNER TO \"?([\w$-]+)\"?;")
 #: ``215; 1259 16390 TABLE public mdl_config moodle`` in ``pg_restore --list``.
@@ -102,6 +106,7 @@ def inspect_dump(path: Path) -> DumpInfo:
     with path.open("rb") as raw:
         compressed = raw.read(6).startswith((b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ", b"BZh"))
     owners: list[str] = []
+    mysql = False
     try:
         with open_dump(path) as stream:
             head = stream.read(5)
@@ -110,14 +115,13 @@ def inspect_dump(path: Path) -> DumpInfo:
                 kind = "custom"
             else:
                 kind = "plain"
-                tables, owners = _plain_tables(head, stream)
+                tables, owners, mysql = _plain_tables(head, stream)
     except (OSError, EOFError) as exc:
         raise DumpError(
             f"the dump {path} cannot be read: {exc}", "check that the file is complete"
         ) from None
     prefix = prefix_from_tables(tables)
     if prefix is None:
-        mysql = kind == "plain" and any("`" in name for name in tables)
         raise DumpError(
             f"{path} holds no Moodle PostgreSQL database (no <prefix>config, "
             "<prefix>config_plugins and <prefix>course tables"
@@ -128,14 +132,16 @@ def inspect_dump(path: Path) -> DumpInfo:
     return DumpInfo(path, kind, compressed, prefix, owners)
 
 
-def _plain_tables(head: bytes, stream: IO[bytes]) -> tuple[list[str], list[str]]:
+def _plain_tables(head: bytes, stream: IO[bytes]) -> tuple[list[str], list[str], bool]:
     """Table names and owner roles in a plain SQL dump, read line by line until
     Moodle's prefix is known (pg_dump writes tables in name order: config, then
-    config_plugins, then course)."""
+    config_plugins, then course), and whether it is a MySQL dump instead."""
     tables: list[str] = []
     owners: list[str] = []
     lines = iter(stream)
     for line in itertools.chain([head + next(lines, b"")], lines):
+        if _MYSQL.match(line):
+            return tables, owners, True
         match = _CREATE_TABLE.match(line)
         if match:
             tables.append(match.group(1).decode(errors="replace"))
@@ -147,7 +153,7 @@ def _plain_tables(head: bytes, stream: IO[bytes]) -> tuple[list[str], list[str]]
             role = owner.group(1).decode(errors="replace")
             if role not in owners:
                 owners.append(role)
-    return tables, owners
+    return tables, owners, False
 
 
 def _listed_tables(head: bytes, stream: IO[bytes]) -> list[str]:
@@ -159,15 +165,14 @@ def _listed_tables(head: bytes, stream: IO[bytes]) -> list[str]:
         stderr=subprocess.PIPE,
         cwd="/",
     )
-    assert process.stdin is not None
-    try:
-        process.stdin.write(head)
-        shutil.copyfileobj(stream, process.stdin, 1 << 20)
-    except BrokenPipeError:
-        pass  # pg_restore read its table of contents and stopped: enough
-    finally:
-        process.stdin.close()
+    # Fed from a thread while its listing is read: either pipe filling must not stop
+    # the other.
+    sink, process.stdin = process.stdin, None
+    assert sink is not None
+    feeder = threading.Thread(target=_feed, args=(sink, head, stream))
+    feeder.start()
     out, err = process.communicate()
+    feeder.join()
     if process.returncode != 0:
         raise DumpError(
             f"pg_restore cannot read the dump: {err.decode(errors='replace').strip()[-300:]}",
@@ -179,6 +184,17 @@ def _listed_tables(head: bytes, stream: IO[bytes]) -> list[str]:
         if match:
             tables.append(match.group(1))
     return tables
+
+
+def _feed(sink: IO[bytes], head: bytes, stream: IO[bytes]) -> None:
+    try:
+        sink.write(head)
+        shutil.copyfileobj(stream, sink, 1 << 20)
+    except BrokenPipeError:
+        pass  # pg_restore read its table of contents and stopped: enough
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            sink.close()
 
 
 # -- dataroot ----------------------------------------------------------------------

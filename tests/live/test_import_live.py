@@ -1,0 +1,161 @@
+"""``sandbox import`` of a dump and a dataroot made by the standard tools (pg_dump -Fc,
+tar) from a seeded 4.5 sandbox of this test's own: the copy answers at its new address
+with the source's users and courses, made safe (no email, no scheduled task, no
+external login, no old address left), and the source is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from moodle_regress.config import load_settings
+from moodle_regress.resources import packaged_plan
+from moodle_regress.sandbox import moodle
+from moodle_regress.sandbox.db import query
+from moodle_regress.sandbox.db.base import sql_literal
+from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
+from moodle_regress.sandbox.manager import ImportResult, SandboxManager
+from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
+from moodle_regress.seeding import local_site as local_site_of
+from moodle_regress.seeding.apply import SEED_TIMEOUT
+from moodle_regress.site import SiteDescriptor
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+SOURCE, COPY = "import-source", "import-copy"
+
+
+@pytest.fixture(scope="module")
+def manager() -> Iterator[SandboxManager]:
+    made = SandboxManager(load_settings(), quiet=True)
+    for name in (SOURCE, COPY):
+        if made.sandbox(name).root.exists():
+            made.sandbox(name).destroy()  # what a stopped earlier run left
+    yield made
+    for name in (SOURCE, COPY):
+        if made.sandbox(name).root.exists():
+            made.sandbox(name).destroy()
+
+
+@pytest.fixture(scope="module")
+def tree() -> Path:
+    found = moodle_code_tree("4.5")
+    if found is None:
+        pytest.skip(skip_reason("4.5"))
+    return found
+
+
+@pytest.fixture(scope="module")
+def source(manager: SandboxManager, tree: Path) -> SiteDescriptor:
+    """A 4.5 sandbox with the small plan, its address in a course summary and CAS among
+    its login methods (as a production site might have both)."""
+    site = manager.up(SOURCE, tree)
+    local = local_site_of(site)
+    with site.client(timeout=SEED_TIMEOUT) as client:
+        data = generate(
+            load_plan(packaged_plan("small")),
+            0,
+            installed_formats=installed_formats(client, local),
+        )
+        apply_dataset(client, data, local=local)
+    db = manager.sandbox(SOURCE).state().db
+    p = db.prefix
+    link = sql_literal(f'<a href="{site.url}/course/view.php?id=1">home</a>')
+    query(db, f"UPDATE {p}course SET summary = {link} WHERE id = (SELECT max(id) FROM {p}course)")
+    query(db, f"UPDATE {p}config SET value = 'email,cas' WHERE name = 'auth'")
+    return site
+
+
+@pytest.fixture(scope="module")
+def imported(
+    manager: SandboxManager,
+    source: SiteDescriptor,
+    tree: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[ImportResult, float]:
+    """The source dumped with pg_dump -Fc, its dataroot tarred, imported as COPY."""
+    folder = tmp_path_factory.mktemp("import")
+    box = manager.sandbox(SOURCE)
+    db = box.state().db
+    dump, archive = folder / "site.dump", folder / "moodledata.tar.gz"
+    subprocess.run(
+        ["pg_dump", "-h", db.host, "-p", str(db.port), "-U", db.user, "-d", db.name,
+         "-Fc", "-f", str(dump)],
+        env={**os.environ, "PGPASSWORD": db.password},
+        check=True,
+    )  # fmt: skip
+    subprocess.run(["tar", "-C", str(box.root), "-czf", str(archive), "moodledata"], check=True)
+    stamps = {path: path.stat().st_mtime_ns for path in (dump, archive)}
+    started = time.monotonic()
+    result = manager.import_site(COPY, tree, dump, archive)
+    seconds = time.monotonic() - started
+    # The source files are only read.
+    assert {path: path.stat().st_mtime_ns for path in (dump, archive)} == stamps
+    return result, seconds
+
+
+@pytest.mark.takes(minutes=6)  # its fixtures: an up, the small plan, the import
+def test_the_copy_answers_at_its_new_address_with_the_sources_users_and_courses(
+    manager: SandboxManager, source: SiteDescriptor, imported: tuple[ImportResult, float]
+) -> None:
+    result, seconds = imported
+    copy = result.descriptor
+    assert copy.url != source.url
+    info = copy.client().site_info()
+    assert info["siteurl"] == copy.url
+    assert info["username"] == copy.admin_username
+    source_db = manager.sandbox(SOURCE).state().db
+    assert result.counts == moodle.count_site(source_db)
+    assert result.counts.users > 10 and result.counts.courses > 1
+    print(f"import of the small-plan site: {seconds:.1f} s")
+
+
+def test_the_copy_is_made_safe(
+    manager: SandboxManager, source: SiteDescriptor, imported: tuple[ImportResult, float]
+) -> None:
+    result, _ = imported
+    db = manager.sandbox(COPY).state().db
+    p = db.prefix
+    wanted = "('noemailever', 'auth', 'mnet_dispatcher_mode')"
+    rows = query(db, f"SELECT name, value FROM {p}config WHERE name IN {wanted}")
+    settings = {str(name): value for name, value in rows}
+    assert settings["noemailever"] == "1"
+    assert "cas" not in (settings["auth"] or "").split(",")
+    assert settings["mnet_dispatcher_mode"] == "off"
+    assert result.sanitised.auth_off == ["cas"]
+    assert query(db, f"SELECT count(*) FROM {p}task_scheduled WHERE disabled = 0") == [("0",)]
+    assert query(db, f"SELECT count(*) FROM {p}task_adhoc") == [("0",)]
+    assert source.url in result.sanitised.replaced
+    old = sql_literal(re.escape(source.url) + "([^0-9]|$)")
+    ((left,),) = query(
+        db,
+        f"SELECT (SELECT count(*) FROM {p}config WHERE value ~ {old})"
+        f" + (SELECT count(*) FROM {p}config_plugins WHERE value ~ {old})"
+        f" + (SELECT count(*) FROM {p}course WHERE summary ~ {old})",
+    )
+    assert left == "0"
+    moved_link = sql_literal(f"%{result.descriptor.url}/course/view.php%")
+    ((moved,),) = query(db, f"SELECT count(*) FROM {p}course WHERE summary LIKE {moved_link}")
+    assert moved == "1"
+    config_php = (manager.sandbox(COPY).code_dir / "config.php").read_text()
+    assert "$CFG->noemailever = true;" in config_php
+
+
+def test_the_source_still_answers_unchanged(
+    manager: SandboxManager, source: SiteDescriptor, imported: tuple[ImportResult, float]
+) -> None:
+    result, _ = imported
+    info = source.client().site_info()
+    assert info["siteurl"] == source.url
+    state = manager.sandbox(SOURCE).state()
+    assert moodle.count_site(state.db) == result.counts
+    enabled = query(state.db, f"SELECT count(*) FROM {state.db.prefix}task_scheduled "
+                              "WHERE disabled = 0")  # fmt: skip
+    assert int(enabled[0][0] or 0) > 0
