@@ -55,6 +55,10 @@ class DatarootError(SiteImportError):
     """The dataroot is missing or not a folder or tar archive."""
 
 
+class VersionMismatchError(SiteImportError):
+    """The code tree is not of the version the dump holds."""
+
+
 class UnsafeSiteError(SiteImportError):
     """The imported site still points at its old address after rewriting."""
 

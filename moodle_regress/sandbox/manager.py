@@ -983,6 +983,11 @@ class SandboxManager:
                 )
             try:
                 return self._import(box, code_dir, info, dataroot, port=port, old_urls=old_urls)
+            except importing.VersionMismatchError:
+                # Wrong code for the dump: nothing worth keeping to look at.
+                box.halt()
+                shutil.rmtree(box.root, ignore_errors=True)
+                raise
             except BaseException:
                 # Nothing left running; the folder stays, with its logs, unusable.
                 box.halt()
@@ -1053,7 +1058,7 @@ class SandboxManager:
             files.result()
         release, version = moodle.site_version(state.db)
         if not same_version(tree.version, version):
-            raise importing.SiteImportError(
+            raise importing.VersionMismatchError(
                 f"the dump is of Moodle {release} ({version}) but the code tree {tree.root} "
                 f"is {tree.release} ({tree.version})",
                 "give --code the site's own code tree (the version it runs)",
