@@ -113,7 +113,7 @@ def imported(
     return result, seconds
 
 
-# Its fixtures: an up, the small plan, two imports (the file: 37 s with the kept 4.5
+# Its fixtures: an up, the small plan, two imports (the file: 37-47 s with the kept 4.5
 # install, imports 8.2 s and 7.8 s; Moodle's installer adds about a minute).
 @pytest.mark.takes(minutes=3)
 def test_the_copy_answers_at_its_new_address_with_the_sources_users_and_courses(
