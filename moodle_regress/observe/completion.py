@@ -1,17 +1,24 @@
-"""Observation area ``completion``: which users completed which activities.
+"""Observation area ``completion``: which users completed which activities, and the
+courses' completion.
 
-From ``core_completion_get_activities_completion_status`` (one call per course and
-user: the students of courses that track completion).
+From ``core_completion_get_activities_completion_status`` and
+``core_completion_get_course_completion_status`` (one call per course and user: the
+students of courses that track completion; the course's own only where it has criteria).
 
 =======================================  ===============================================
 ``completion/<C>/<A>/users``             state -> sorted usernames (complete,
                                          complete-pass, complete-fail)
 ``completion/<C>/<A>/tracking``          manual or automatic, and its rules' names
+``completion/<C>/@course/criteria``      aggregation, and the criteria by type with the
+                                         activities they name (by key, never by id)
+``completion/<C>/@course/users``         state -> sorted usernames (complete,
+                                         in-progress, not-started)
 =======================================  ===============================================
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -51,3 +58,78 @@ def completion_facts(
         facts.append((make_key("completion", course, key, "users"), users))
         facts.append((make_key("completion", course, key, "tracking"), tracking[key]))
     return facts
+
+
+#: The aspect of a course's own completion (``@``: no activity key starts with it).
+COURSE = "@course"
+#: Moodle's COMPLETION_CRITERIA_TYPE_* and COMPLETION_AGGREGATION_*.
+CRITERIA_TYPES = {
+    1: "self",
+    2: "date",
+    3: "unenrol",
+    4: "activity",
+    5: "duration",
+    6: "grade",
+    7: "role",
+    8: "course",
+}
+AGGREGATION = {1: "all", 2: "any"}
+#: The error of ``core_completion_get_course_completion_status`` for a course without
+#: criteria: its other students are not asked.
+NO_CRITERIA = "nocriteriaset"
+#: Its error for a student whose completion is not tracked (a suspended enrolment...).
+NOT_TRACKED = "usernotenroled"
+_CMID = re.compile(r"/mod/\w+/view\.php\?id=(\d+)")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def course_criterion(row: Mapping[str, Any], cm_keys: Mapping[int, str]) -> dict[str, Any]:
+    """One criterion of a course completion status: its type, and what it names (an
+    activity by its key, read from the link Moodle gives; other criteria by their text)."""
+    details = row.get("details") or {}
+    kind = CRITERIA_TYPES.get(int(row.get("type", 0)), str(row.get("type")))
+    text = str(details.get("criteria") or "")
+    found = _CMID.search(text)
+    item: dict[str, Any] = {"type": kind}
+    if kind == "activity":
+        item["activity"] = cm_keys.get(int(found.group(1)), "?") if found else _TAG.sub("", text)
+    else:
+        item["criteria"] = _TAG.sub("", text)
+    item["requirement"] = str(details.get("requirement") or "")
+    return item
+
+
+def course_state(status: Mapping[str, Any]) -> str:
+    if status.get("completed"):
+        return "complete"
+    if any(row.get("complete") for row in status.get("completions") or []):
+        return "in-progress"
+    return "not-started"
+
+
+def course_completion_facts(
+    course: str,
+    answers: Iterable[tuple[str, Mapping[str, Any]]],
+    cm_keys: Mapping[int, str],
+) -> list[Fact]:
+    """``answers``: (username, one user's course completion status in the course)."""
+    criteria: dict[str, Any] | None = None
+    users: dict[str, list[str]] = {}
+    for username, answer in answers:
+        status = answer.get("completionstatus") or {}
+        if criteria is None:
+            rows = [course_criterion(r, cm_keys) for r in status.get("completions") or []]
+            criteria = {
+                "aggregation": AGGREGATION.get(int(status.get("aggregation", 0)), "?"),
+                "criteria": sorted(rows, key=lambda r: sorted(r.items())),
+            }
+        users.setdefault(course_state(status), []).append(username)
+    if criteria is None:
+        return []
+    return [
+        (make_key("completion", course, COURSE, "criteria"), criteria),
+        (
+            make_key("completion", course, COURSE, "users"),
+            {state: sorted(names) for state, names in sorted(users.items())},
+        ),
+    ]

@@ -21,7 +21,7 @@ from moodle_regress.observe import activities, completion, files, forums, grades
 from moodle_regress.observe.courses import CONTENTS
 from moodle_regress.observe.enrolments import STUDENTS
 from moodle_regress.observe.registry import Answers, Context, Observer, Output, register
-from moodle_ws import MoodleError
+from moodle_ws import MoodleAPIError, MoodleError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ CONTENT_FUNCTIONS: tuple[str, ...] = (
     "core_course_get_course_content_items",
     "gradereport_user_get_grade_items",
     "core_completion_get_activities_completion_status",
+    "core_completion_get_course_completion_status",
     "mod_forum_get_forum_discussions",
     "mod_forum_get_discussion_posts",
     "mod_quiz_get_user_attempts",
@@ -133,6 +134,7 @@ class ContentObserver:
         yield from self._activities(courses, modules, cm_keys)
         yield from self._grades(courses, cm_keys)
         yield from self._completion(courses, cm_keys)
+        yield from self._course_completion(courses, cm_keys)
         yield from self._forums(modules)
         yield from self._quizzes(modules)
         yield from self._files(modules)
@@ -231,6 +233,39 @@ class ContentObserver:
                 per_course.setdefault(course.shortname, []).append((username, answer))
         for shortname, found in per_course.items():
             yield from completion.completion_facts(shortname, found, cm_keys)
+
+    def _course_status(self, job: tuple[CourseInput, int]) -> Any:
+        try:
+            return self.src.reader.call(
+                "core_completion_get_course_completion_status",
+                courseid=job[0].id,
+                userid=job[1],
+            )
+        except MoodleAPIError as exc:
+            if exc.errorcode == completion.NO_CRITERIA:
+                return None
+            if exc.errorcode == completion.NOT_TRACKED:
+                return {}
+            raise
+
+    def _course_completion(
+        self, courses: Sequence[CourseInput], cm_keys: Mapping[int, str]
+    ) -> Iterator[Fact]:
+        # The first student of each course tells whether it has criteria (a course without
+        # any answers an error); only then are its other students asked.
+        tracked = [(c, self._students(c)) for c in courses if c.enablecompletion]
+        firsts = [(c, users[0]) for c, users in tracked if users]
+        answers = self.src.reader.map(self._course_status, firsts)
+        having = {c.shortname for (c, _u), a in zip(firsts, answers, strict=True) if a is not None}
+        jobs = [(c, u) for c, users in tracked if c.shortname in having for u in users[1:]]
+        answers += self.src.reader.map(self._course_status, jobs)
+        per_course: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        for (course, userid), answer in zip([*firsts, *jobs], answers, strict=True):
+            if answer:
+                username = self.src.usernames.get(userid, "<user ?>")
+                per_course.setdefault(course.shortname, []).append((username, answer))
+        for shortname, found in per_course.items():
+            yield from completion.course_completion_facts(shortname, found, cm_keys)
 
     # --- forums, quizzes, files ------------------------------------------------------------
 

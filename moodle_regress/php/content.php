@@ -10,6 +10,10 @@
 //               {"shortname", "bank": [CATEGORY...], "activities": [ACTIVITY...],
 //                "work": {"attempts", "submissions", "grades", "posts", "responses",
 //                         "completions", "overrides"}}
+//               A course that tracks completion and has activities of the plan with
+//               completion tracking gets course completion criteria (those activities,
+//               all required), and its students whose criteria are all met are marked
+//               complete, as Moodle's completion task would.
 //               Everything is found again by natural key (activity idnumber within the
 //               course, question category and question idnumbers within the bank, one
 //               attempt / submission / grade / response / completion per user and
@@ -33,6 +37,7 @@ moodle_regress_catch_errors();
 require_once($CFG->libdir . '/clilib.php');
 require_once($CFG->libdir . '/questionlib.php');
 require_once($CFG->libdir . '/completionlib.php');
+require_once($CFG->dirroot . '/completion/criteria/completion_criteria_activity.php');
 require_once($CFG->libdir . '/gradelib.php');
 require_once($CFG->dirroot . '/course/lib.php');
 require_once($CFG->dirroot . '/course/modlib.php');
@@ -733,6 +738,84 @@ function mr_overrides(stdClass $course, array $cms, array $overrides, mr_counts 
     $out->time('grade_overrides', $started);
 }
 
+// --- course completion ---------------------------------------------------------------
+
+/** Activity criteria for the plan's activities that track completion (found again by course module). */
+function mr_course_criteria(stdClass $course, array $activities, array $cms, mr_counts $out): void {
+    global $DB;
+    if (empty($course->enablecompletion)) {
+        return;
+    }
+    $started = microtime(true);
+    $modinfo = get_fast_modinfo($course);
+    $existing = $DB->get_records_menu('course_completion_criteria',
+        ['course' => $course->id, 'criteriatype' => COMPLETION_CRITERIA_TYPE_ACTIVITY], '', 'moduleinstance, id');
+    $wanted = [];
+    foreach ($activities as $a) {
+        $cmid = $cms[$a['idnumber']] ?? null;
+        if (!$cmid || empty($a['completion'])) {
+            continue;
+        }
+        $cm = $modinfo->get_cm($cmid);
+        if ((int) $cm->completion === COMPLETION_TRACKING_NONE) {
+            continue;
+        }
+        if (isset($existing[$cmid])) {
+            $out->add('course_criteria', 'existing');
+        } else {
+            $wanted[$cmid] = 1;
+        }
+    }
+    if ($wanted) {
+        // As course/completion.php saves the form: the criteria, then "all" of them required.
+        $criterion = new completion_criteria_activity();
+        $data = (object) ['id' => $course->id, 'criteria_activity' => $wanted];
+        $criterion->update_config($data);
+        foreach ([null, COMPLETION_CRITERIA_TYPE_ACTIVITY] as $type) {
+            $aggregation = new completion_aggregation(['course' => $course->id, 'criteriatype' => $type]);
+            $aggregation->setMethod(COMPLETION_AGGREGATION_ALL);
+            $aggregation->save();
+        }
+        $out->add('course_criteria', 'created', count($wanted));
+    }
+    $out->time('course_criteria', $started);
+}
+
+/** Students who met every criterion marked complete in the course (what the completion task does). */
+function mr_course_completions(stdClass $course, mr_counts $out): void {
+    if (empty($course->enablecompletion)) {
+        return;
+    }
+    $info = new completion_info($course);
+    $criteria = $info->get_criteria(COMPLETION_CRITERIA_TYPE_ACTIVITY);
+    if (!$criteria) {
+        return;
+    }
+    $started = microtime(true);
+    foreach ($info->get_tracked_users() as $user) {
+        $params = ['course' => $course->id, 'userid' => $user->id];
+        if ((new completion_completion($params))->is_complete()) {
+            $out->add('course_completions', 'existing');
+            continue;
+        }
+        // Criteria met before the criteria existed (an earlier run) are reviewed here.
+        foreach ($criteria as $criterion) {
+            $done = new completion_criteria_completion($params + ['criteriaid' => $criterion->id]);
+            if (!$done->is_complete()) {
+                $criterion->review($done);
+            }
+        }
+        $ccompletion = new completion_completion($params);
+        if ($ccompletion->id && !$ccompletion->is_complete() && $ccompletion->reaggregate > 0) {
+            aggregate_completions((int) $ccompletion->id);
+        }
+        if ((new completion_completion($params))->is_complete()) {
+            $out->add('course_completions', 'created');
+        }
+    }
+    $out->time('course_completions', $started);
+}
+
 // --- the actions ---------------------------------------------------------------------
 
 function mr_apply(array $input): array {
@@ -760,6 +843,8 @@ function mr_apply(array $input): array {
         $transaction = $DB->start_delegated_transaction();
         mr_bank($course, $spec['bank'] ?? [], $out);
         $cms = mr_activities($course, $spec['activities'] ?? [], $modules, $out);
+        // Before the students' work: Moodle then marks criteria as the work completes them.
+        mr_course_criteria($course, $spec['activities'] ?? [], $cms, $out);
         $format = course_get_format($course);
         if ($course->format === 'singleactivity' && method_exists($format, 'reorder_activities')) {
             // What the format (until 5.0) does the first time anyone opens the course or its
@@ -777,6 +862,7 @@ function mr_apply(array $input): array {
         mr_responses($course, $cms, $work['responses'] ?? [], $out);
         mr_completions($course, $cms, $work['completions'] ?? [], $out);
         mr_overrides($course, $cms, $work['overrides'] ?? [], $out);
+        mr_course_completions($course, $out);
         $transaction->allow_commit();
     }
     return ['counts' => $out->counts, 'notes' => $out->notes, 'seconds' => $out->seconds];

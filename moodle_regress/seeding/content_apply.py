@@ -47,6 +47,8 @@ CONTENT_STEPS = (
     "choice_responses",
     "completions",
     "grade_overrides",
+    "course_criteria",
+    "course_completions",
 )
 #: Why a remote site gets no activities or questions.
 NO_WS_NOTE = (

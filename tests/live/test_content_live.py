@@ -1,7 +1,8 @@
 """Course content on real 4.5, 5.0 and 5.1 sites: made once by Moodle's own data
 generators through ``php/content.php``, found again on a second run, observed through
 web services (and the question bank through the sandbox's code), the same when
-observed twice, and removed by cleanup.
+observed twice, and removed by cleanup.  The activities that track completion become
+the course's completion criteria; the student who completed them all completes it.
 
 The plan enables no module (no site-wide change on the shared sandboxes); a site
 where chat or survey is off counts their activities as not possible.
@@ -75,6 +76,7 @@ choice_responses:
   - {{choice: lc-choice, user: mr-lc-s2, option: Blue}}
 activity_completions:
   - {{activity: lc-page, user: mr-lc-s3}}
+  - {{activity: lc-page, user: mr-lc-s1}}
 grade_overrides:
   - {{activity: lc-assign, user: mr-lc-s2, grade: 64}}
 """
@@ -110,7 +112,9 @@ def test_content_made_once_observed_and_removed(release: str, live_site_factory:
     assert made["questions"] == 3 and made["question_categories"] == 1
     assert made["quiz_attempts"] == 3 and made["assign_submissions"] == 2
     assert made["assign_grades"] == 1 and made["choice_responses"] == 1
-    assert made["forum_posts"] == 2 and made["completions"] == 1 and made["grade_overrides"] == 1
+    assert made["forum_posts"] == 2 and made["completions"] == 2 and made["grade_overrides"] == 1
+    # The quiz, the assignment and the page track completion: the course's criteria.
+    assert made["course_criteria"] == 3 and made["course_completions"] == 1
     assert any("mod_chat" in note or "mod_subsection" in note for note in first.notes), first.notes
     # A second run finds everything by its natural key and makes nothing.
     assert all(again.steps[s].created == 0 for s in made if s in again.steps)
@@ -131,7 +135,20 @@ def test_content_made_once_observed_and_removed(release: str, live_site_factory:
     assert grades["mr-lc-s2"] == {**grades["mr-lc-s2"], "grade": 64.0, "overridden": True}
     assert seen[f"activities/{course}/mr-lc-lc-quiz/settings/timeclose"] == "start+10d"
     completed = seen[f"completion/{course}/mr-lc-lc-page/users"]
-    assert completed == {"complete": ["mr-lc-s3"]}
+    assert completed == {"complete": ["mr-lc-s1", "mr-lc-s3"]}
+    criteria = seen[f"completion/{course}/@course/criteria"]
+    assert criteria["aggregation"] == "all"
+    assert sorted(c["activity"] for c in criteria["criteria"]) == [
+        "mr-lc-lc-assign",
+        "mr-lc-lc-page",
+        "mr-lc-lc-quiz",
+    ]
+    assert {c["type"] for c in criteria["criteria"]} == {"activity"}
+    # s1 did all three; s2 the quiz and the essay; s3 the page and an unfinished attempt.
+    assert seen[f"completion/{course}/@course/users"] == {
+        "complete": ["mr-lc-s1"],
+        "in-progress": ["mr-lc-s2", "mr-lc-s3"],
+    }
     files = {k: v for k, v in seen.items() if k.startswith(f"files/{course}/mr-lc-lc-folder/")}
     assert len(files) == 2
     banks = seen[f"questions/{course}/bank"]
@@ -171,7 +188,7 @@ def test_students_work_through_web_services_where_activities_exist(
     assert steps["activities"].existing == 7 and steps["activities"].unavailable == 1  # chat
     assert steps["forum_posts"].created == 2 and steps["assign_submissions"].created == 2
     assert steps["assign_grades"].created == 1 and steps["choice_responses"].created == 1
-    assert steps["completions"].created == 1
+    assert steps["completions"].created == 2
     # Not possible through web services, and said so.
     assert steps["quiz_attempts"].unavailable == 3 and steps["grade_overrides"].unavailable == 1
     assert any("quiz attempts are not made" in n for n in remote.notes)
@@ -190,5 +207,7 @@ def test_students_work_through_web_services_where_activities_exist(
         assert grades["mr-lw-s1"]["grade"] == 81.0
         posts = seen["forums/MR-LW1/mr-lw-lc-forum/Welcome"]["posts"]
         assert sorted(p["author"] for p in posts) == ["mr-lw-s1", "mr-lw-teacher"]
-        assert seen["completion/MR-LW1/mr-lw-lc-page/users"] == {"complete": ["mr-lw-s3"]}
+        assert seen["completion/MR-LW1/mr-lw-lc-page/users"] == {
+            "complete": ["mr-lw-s1", "mr-lw-s3"]
+        }
         cleanup(client, "lw", data=data, local=local)
