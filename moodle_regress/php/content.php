@@ -781,8 +781,19 @@ function mr_course_criteria(stdClass $course, array $activities, array $cms, mr_
     $out->time('course_criteria', $started);
 }
 
-/** Students who met every criterion marked complete in the course (what the completion task does). */
-function mr_course_completions(stdClass $course, mr_counts $out): void {
+/** User ids of the course's completions (before the students' work: told apart from those it makes). */
+function mr_completed_users(stdClass $course): array {
+    global $DB;
+    $ids = $DB->get_fieldset_select('course_completions', 'userid',
+        'course = ? AND timecompleted IS NOT NULL', [$course->id]);
+    return array_flip(array_map('intval', $ids));
+}
+
+/**
+ * Students who met every criterion marked complete in the course (what the completion task
+ * does); those Moodle marked itself while the work was made count as made here.
+ */
+function mr_course_completions(stdClass $course, array $before, mr_counts $out): void {
     if (empty($course->enablecompletion)) {
         return;
     }
@@ -794,7 +805,7 @@ function mr_course_completions(stdClass $course, mr_counts $out): void {
     $started = microtime(true);
     foreach ($info->get_tracked_users() as $user) {
         $params = ['course' => $course->id, 'userid' => $user->id];
-        if ((new completion_completion($params))->is_complete()) {
+        if (isset($before[(int) $user->id])) {
             $out->add('course_completions', 'existing');
             continue;
         }
@@ -808,8 +819,9 @@ function mr_course_completions(stdClass $course, mr_counts $out): void {
         $ccompletion = new completion_completion($params);
         if ($ccompletion->id && !$ccompletion->is_complete() && $ccompletion->reaggregate > 0) {
             aggregate_completions((int) $ccompletion->id);
+            $ccompletion = new completion_completion($params);
         }
-        if ((new completion_completion($params))->is_complete()) {
+        if ($ccompletion->is_complete()) {
             $out->add('course_completions', 'created');
         }
     }
@@ -854,6 +866,7 @@ function mr_apply(array $input): array {
         }
         // Content made above must be visible to the module APIs below.
         $course = $DB->get_record('course', ['id' => $course->id]);
+        $completed = mr_completed_users($course);
         $work = $spec['work'] ?? [];
         mr_attempts($course, $cms, $work['attempts'] ?? [], $out);
         mr_submissions($course, $cms, $work['submissions'] ?? [], $out);
@@ -862,7 +875,7 @@ function mr_apply(array $input): array {
         mr_responses($course, $cms, $work['responses'] ?? [], $out);
         mr_completions($course, $cms, $work['completions'] ?? [], $out);
         mr_overrides($course, $cms, $work['overrides'] ?? [], $out);
-        mr_course_completions($course, $out);
+        mr_course_completions($course, $completed, $out);
         $transaction->allow_commit();
     }
     return ['counts' => $out->counts, 'notes' => $out->notes, 'seconds' => $out->seconds];
