@@ -192,3 +192,40 @@ def test_activity_settings_hold_no_database_ids(observed: tuple[str, dict[str, A
     h5p = [k for k in seen if k.startswith("activities/") and "h5pactivity" in k]
     assert any("/settings/" in k for k in h5p)
     assert not [k for k in h5p if k.endswith(("/settings/context", "/settings/package"))]
+
+
+def test_course_completion_criteria_are_the_activities_that_track_completion(
+    observed: tuple[str, dict[str, Any]],
+) -> None:
+    release, facts = observed
+    content = planned_content(release)
+    for course in CONTENT_COURSES:
+        tracked = sorted(
+            f"mr-small-{a.key}" for a in content.activities if a.course == course and a.completion
+        )
+        criteria = facts[f"completion/{course}/@course/criteria"]
+        assert criteria["aggregation"] == "all"
+        assert {c["type"] for c in criteria["criteria"]} == {"activity"}
+        # By activity key, never by course module id.
+        assert sorted(c["activity"] for c in criteria["criteria"]) == tracked
+        manual = [c for c in criteria["criteria"] if c["activity"].endswith("forum1")]
+        assert manual[0]["requirement"] == "Marking yourself complete"
+
+
+def test_course_completion_states_follow_the_activities(
+    observed: tuple[str, dict[str, Any]],
+) -> None:
+    _, facts = observed
+    for course in CONTENT_COURSES:
+        users = facts[f"completion/{course}/@course/users"]
+        assert set(users) <= {"complete", "in-progress", "not-started"}
+        assert all(names == sorted(names) for names in users.values())
+        criteria = facts[f"completion/{course}/@course/criteria"]["criteria"]
+        done: set[str] = set()
+        for criterion in criteria:
+            states = facts.get(f"completion/{course}/{criterion['activity']}/users", {})
+            done |= set(states.get("complete", [])) | set(states.get("complete-pass", []))
+        # A student who completed one of the criteria's activities has started the course;
+        # none completed the forum (manual completion), so none completed the course.
+        assert done and done <= set(users["in-progress"])
+        assert "complete" not in users
