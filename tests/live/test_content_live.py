@@ -91,6 +91,22 @@ def facts(site: SiteDescriptor) -> Any:
         ).observe()
 
 
+def assert_course_completion(seen: dict[str, Any], course: str) -> None:
+    criteria = seen[f"completion/{course}/@course/criteria"]
+    assert criteria["aggregation"] == "all"
+    assert sorted(c["activity"] for c in criteria["criteria"]) == [
+        "mr-lc-lc-assign",
+        "mr-lc-lc-page",
+        "mr-lc-lc-quiz",
+    ]
+    assert {c["type"] for c in criteria["criteria"]} == {"activity"}
+    # s1 did all three; s2 the quiz and the essay; s3 the page and an unfinished attempt.
+    assert seen[f"completion/{course}/@course/users"] == {
+        "complete": ["mr-lc-s1"],
+        "in-progress": ["mr-lc-s2", "mr-lc-s3"],
+    }
+
+
 @pytest.mark.parametrize("release", ["4.5", "5.0", "5.1"])
 def test_content_made_once_observed_and_removed(release: str, live_site_factory: Any) -> None:
     site = live_site_factory(release)
@@ -136,19 +152,7 @@ def test_content_made_once_observed_and_removed(release: str, live_site_factory:
     assert seen[f"activities/{course}/mr-lc-lc-quiz/settings/timeclose"] == "start+10d"
     completed = seen[f"completion/{course}/mr-lc-lc-page/users"]
     assert completed == {"complete": ["mr-lc-s1", "mr-lc-s3"]}
-    criteria = seen[f"completion/{course}/@course/criteria"]
-    assert criteria["aggregation"] == "all"
-    assert sorted(c["activity"] for c in criteria["criteria"]) == [
-        "mr-lc-lc-assign",
-        "mr-lc-lc-page",
-        "mr-lc-lc-quiz",
-    ]
-    assert {c["type"] for c in criteria["criteria"]} == {"activity"}
-    # s1 did all three; s2 the quiz and the essay; s3 the page and an unfinished attempt.
-    assert seen[f"completion/{course}/@course/users"] == {
-        "complete": ["mr-lc-s1"],
-        "in-progress": ["mr-lc-s2", "mr-lc-s3"],
-    }
+    assert_course_completion(seen, course)
     files = {k: v for k, v in seen.items() if k.startswith(f"files/{course}/mr-lc-lc-folder/")}
     assert len(files) == 2
     banks = seen[f"questions/{course}/bank"]
