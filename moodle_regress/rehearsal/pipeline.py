@@ -197,6 +197,8 @@ class Pipeline:
                 baseline=baselines.get(suite),
             )
             self.result.suites.append(run)
+            if run.checks:
+                parts.append(Snapshot(observer.meta, run.checks))
             if run.snapshot is not None:
                 recorded[suite] = run.snapshot
                 parts.append(Snapshot.load(run.snapshot))

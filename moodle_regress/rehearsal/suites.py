@@ -1,4 +1,12 @@
-"""Running a regression suite (API or browser) against one site, in a pytest subprocess."""
+"""Running a regression suite (API or browser) against one site, in a pytest subprocess.
+
+Each run's checks become observations, ``checks/<suite>/<module>::<test>`` with the
+value ``passed``, ``skipped: <reason>``, ``failed: <message>`` or ``error: <message>``
+(the first line), so that a check that passed on site A and fails or is skipped on
+site B is an unexpected difference like any other, with its message beside it.  A
+failure that only reports differences from the baseline counts as passed: those
+differences are in the snapshot already, each on its own.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +14,20 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from moodle_regress.observation import Observation, Source, make_key
 from moodle_regress.resources import suite_dir
 
 SUITES = ("api", "browser")
+
+#: The area of the suites' check outcomes.
+CHECKS_AREA = "checks"
+
+#: How the API suites' recorder fails a test whose only fault is a difference from the
+#: baseline (see :func:`moodle_regress.recording.render_differences`).
+BASELINE_FAILURE = "unexpected difference(s) from the baseline"
 
 
 @dataclass
@@ -27,6 +43,7 @@ class SuiteRun:
     errors: int = 0
     snapshot: Path | None = None
     log: Path | None = None
+    checks: list[Observation] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -82,6 +99,7 @@ def run_suite(
     result = SuiteRun(suite=suite, label=label, exit_code=completed.returncode, log=log)
     if junit.is_file():
         count_junit(junit, result)
+        result.checks = check_outcomes(junit, suite)
     result.snapshot = record if record.is_file() else None
     return result
 
@@ -136,3 +154,44 @@ def count_junit(path: Path, result: SuiteRun) -> None:
         result.errors += errors
         result.skipped += skipped
         result.passed += int(node.get("tests", 0)) - failed - errors - skipped
+
+
+def _testcases(path: Path) -> list[ET.Element]:
+    return list(ET.parse(path).getroot().iter("testcase"))  # noqa: S314 - our pytest's output
+
+
+def check_name(testcase: ET.Element) -> str:
+    """``module::test[param]`` (or ``module.Class::test``) of a JUnit test case: the
+    test's node id without the folder the suite was installed in."""
+    parts = testcase.get("classname", "").split(".")
+    first = next((i for i, p in enumerate(parts) if p.startswith("test_")), len(parts) - 1)
+    return f"{'.'.join(parts[first:])}::{testcase.get('name', '')}"
+
+
+def check_outcome(testcase: ET.Element) -> str:
+    """``passed``, ``skipped: <reason>``, ``failed: <message>`` or ``error: <message>``."""
+    for tag, outcome in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
+        node = testcase.find(tag)
+        if node is None:
+            continue
+        message = (node.get("message") or node.text or "").strip().splitlines()
+        first = message[0].strip() if message else ""
+        if outcome == "failed" and BASELINE_FAILURE in first:
+            return "passed"  # its differences are observations of their own
+        if outcome == "skipped":
+            first = first.removeprefix("Skipped: ")
+        return f"{outcome}: {first}" if first else outcome
+    return "passed"
+
+
+def check_outcomes(path: Path, suite: str) -> list[Observation]:
+    """The outcome of each check of a JUnit XML report, as observations."""
+    source: Source = "browser" if suite == "browser" else "api"
+    found: dict[str, Observation] = {}
+    for testcase in _testcases(path):
+        key = make_key(CHECKS_AREA, suite, check_name(testcase))
+        outcome = check_outcome(testcase)
+        # A test that failed in teardown after passing has two entries: the worse wins.
+        if key not in found or found[key].value == "passed":
+            found[key] = Observation(key, outcome, source=source)
+    return [found[k] for k in sorted(found)]
