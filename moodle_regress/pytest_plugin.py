@@ -46,6 +46,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--moodle-seed", type=int, default=0, help="random seed of the seeding plan (default 0)"
     )
     group.addoption(
+        "--moodle-formats",
+        default=None,
+        help="the course formats the site had when the plan was first seeded, comma-separated "
+        "(default: those installed now); after an upgrade that adds or removes formats, the "
+        "plan then means the same courses it meant before",
+    )
+    group.addoption(
         "--allow-writes",
         action="store_true",
         default=False,
@@ -72,6 +79,7 @@ def seed_once(
     *,
     allow_writes: bool,
     shared_dir: Path,
+    formats: list[str] | None = None,
 ) -> dict[str, Any]:
     """Apply the plan unless another process of this run already did; return its result.
 
@@ -96,7 +104,9 @@ def seed_once(
         plan = load_plan(plan_path)
         with descriptor.client(timeout=SEED_TIMEOUT) as client:
             local = local_site(descriptor)
-            data = generate(plan, seed, installed_formats=installed_formats(client, local, plan))
+            if formats is None:
+                formats = installed_formats(client, local, plan)
+            data = generate(plan, seed, installed_formats=formats)
             summary = apply_dataset(client, data, allow_writes=allow_writes, local=local)
         result = {
             "tag": data.tag,
@@ -107,6 +117,12 @@ def seed_once(
         }
         write_json_atomic(result_file, result)
         return result
+
+
+def seeded_formats(config: pytest.Config) -> list[str] | None:
+    """The formats ``--moodle-formats`` names, or None to read the site's."""
+    value = config.getoption("--moodle-formats", None)
+    return [f.strip() for f in str(value).split(",") if f.strip()] if value else None
 
 
 def run_shared_dir(config: pytest.Config, factory: pytest.TempPathFactory) -> Path:
@@ -143,6 +159,7 @@ def seeded_site(
         seed,
         allow_writes=bool(request.config.getoption("--allow-writes")),
         shared_dir=shared,
+        formats=seeded_formats(request.config),
     )
     return SeededSite(
         descriptor=moodle_site,

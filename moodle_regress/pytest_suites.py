@@ -18,7 +18,7 @@ import pytest
 
 from moodle_regress.guard import WriteRefusedError, ensure_writable
 from moodle_regress.observation import Normaliser
-from moodle_regress.pytest_plugin import SeededSite
+from moodle_regress.pytest_plugin import SeededSite, seeded_formats
 from moodle_regress.pytest_recording import RECORDER_KEY, TestObservations
 from moodle_regress.recording import worker_of
 from moodle_regress.resources import default_plan, resolve_plan
@@ -49,7 +49,9 @@ def seeded_dataset(
     """The plan's entities (users, courses, enrolments...) as seeded on the site."""
     plan_option = request.config.getoption("--moodle-plan")
     plan = load_plan(resolve_plan(plan_option) if plan_option else default_plan())
-    formats = installed_formats(moodle_client, local_site(seeded_site.descriptor), plan)
+    formats = seeded_formats(request.config) or installed_formats(
+        moodle_client, local_site(seeded_site.descriptor), plan
+    )
     return generate(plan, seeded_site.seed, installed_formats=formats)
 
 

@@ -31,8 +31,17 @@ from moodle_regress.site import SiteDescriptor
 from moodle_regress.snapshot import Snapshot
 
 
-def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes: bool) -> str:
-    """Apply the plan; returns a one-line summary."""
+@dataclass(frozen=True)
+class Seeded:
+    """What seeding a site did: a one-line summary, and the course formats the plan
+    was generated for (the site's, then)."""
+
+    summary: str
+    formats: tuple[str, ...]
+
+
+def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes: bool) -> Seeded:
+    """Apply the plan."""
     from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
     from moodle_regress.seeding import local_site as local_of
     from moodle_regress.seeding.apply import SEED_TIMEOUT
@@ -42,10 +51,12 @@ def seed_site(descriptor: SiteDescriptor, plan: Path, seed: int, *, allow_writes
     # Writes hold many entities a call: the seeder's own timeout (the batches are
     # sized so that calls end well within it, on slow sites too).
     with descriptor.client(timeout=SEED_TIMEOUT) as client:
-        data = generate(loaded, seed, installed_formats=installed_formats(client, local, loaded))
+        formats = installed_formats(client, local, loaded)
+        data = generate(loaded, seed, installed_formats=formats)
         apply_dataset(client, data, allow_writes=allow_writes, local=local)
     counts = data.counts()
-    return ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" (tag {data.tag})"
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" (tag {data.tag})"
+    return Seeded(summary, tuple(formats))
 
 
 def observe_site(

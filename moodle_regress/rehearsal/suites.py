@@ -63,6 +63,9 @@ class SuiteOptions:
     expected: Path | None
     allure_dir: Path
     allow_writes: bool = False
+    #: The course formats site A was seeded with (passed on to both sites' suites, so
+    #: that on B, whose formats may differ, the plan means the courses it made on A).
+    formats: tuple[str, ...] | None = None
 
 
 def run_suite(
@@ -126,6 +129,8 @@ def _common_args(suite: str, site_ref: str, junit: Path, options: SuiteOptions) 
         args.append("--allow-writes")
     if options.expected is not None:
         args.append(f"--moodle-expected={options.expected}")
+    if options.formats:
+        args.append(f"--moodle-formats={','.join(options.formats)}")
     return args
 
 

@@ -81,7 +81,7 @@ def _run(
     options, result = pipeline.options, pipeline.result
     with pipeline.board.run("seed") as stage:
         details = [
-            seed_site(s, options.plan, options.seed, allow_writes=options.allow_writes)
+            seed_site(s, options.plan, options.seed, allow_writes=options.allow_writes).summary
             for s in sites
         ]
         stage.detail = details[0]

@@ -191,9 +191,11 @@ class Rehearsal:
 
     def seed(self, descriptor: SiteDescriptor) -> None:
         with self.board.run("seed") as stage:
-            stage.detail = seed_site(
-                descriptor, self.options.plan, self.options.seed, allow_writes=False
-            )
+            seeded = seed_site(descriptor, self.options.plan, self.options.seed, allow_writes=False)
+            stage.detail = seeded.summary
+            # B's suites regenerate the plan for the formats A had: B's own (5.1 adds
+            # remuiformat in our tree) would make them expect courses A never had.
+            self.pipeline.options = replace(self.pipeline.options, formats=seeded.formats)
             # A real site's cron has run what its installation and its users queued;
             # a task left queued whose class the new release dropped would block the
             # whole queue after the upgrade (4.5's tool_moodlenet post_install in 5.0).

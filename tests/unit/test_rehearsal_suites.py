@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +49,54 @@ def test_relative_paths_reach_the_suite_as_absolute_ones(
     for option in ("--junitxml", "--alluredir", "--moodle-record", "--moodle-baseline"):
         assert Path(options[option]).is_absolute(), option
     assert Path(options["--moodle-expected"]) == tmp_path / "expected.yaml"
+
+
+def test_both_sites_suites_get_the_formats_site_a_was_seeded_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 5.0 -> 5.1 (our 5.1 tree adds remuiformat): B's suites regenerated the plan for
+    # B's formats, expected a course A never had and other students in every course,
+    # and failed their enrolment checks on an unchanged site.
+    seen: list[list[str]] = []
+
+    def fake_run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(args)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    options = SuiteOptions(
+        plan=tmp_path / "plan.yaml",
+        seed=0,
+        workers=1,
+        expected=None,
+        allure_dir=tmp_path / "allure",
+        formats=("topics", "weeks", "singleactivity", "social"),
+    )
+    for label in ("A", "B"):
+        run_suite("api", "site.json", tmp_path / label, label=label, options=options, baseline=None)
+    assert all("--moodle-formats=topics,weeks,singleactivity,social" in a for a in seen)
+    assert len(seen) == 2
+
+
+def test_the_suites_read_the_formats_option(tmp_path: Path) -> None:
+    # The plugin is installed (an entry point): a child pytest has its options.
+    (tmp_path / "test_formats.py").write_text(
+        "import os\n"
+        "from moodle_regress.pytest_plugin import seeded_formats\n\n"
+        "def test_formats(request):\n"
+        "    expected = os.environ['EXPECTED'] or None\n"
+        "    assert seeded_formats(request.config) == (expected and expected.split(','))\n"
+    )
+
+    def run(*options: str, expected: str) -> int:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
+            cwd=tmp_path,
+            env={**os.environ, "EXPECTED": expected},
+            capture_output=True,
+            check=False,
+        ).returncode
+
+    assert run("--moodle-formats=topics, weeks", expected="topics,weeks") == 0
+    assert run(expected="") == 0
+    assert run("--moodle-formats=topics", expected="weeks") == 1  # the test can fail
