@@ -108,6 +108,8 @@ class Rehearsal:
         )
         #: Site A's ``schema`` and ``data`` observations (read at the end of stage 3).
         self.database_a: list[Observation] = []
+        #: The sandboxes this rehearsal made: the only ones ``--cleanup`` may destroy.
+        self.made: list[str] = []
 
     def run(self) -> None:
         """Stages 0 to 7; a failure skips the rest; the restore runs whenever it can."""
@@ -206,6 +208,8 @@ class Rehearsal:
     def up(self) -> SiteDescriptor:
         with self.board.run("up") as stage:
             engine = self.options.db_engine
+            if not self.manager.sandbox(self.name).root.exists():
+                self.made.append(self.name)  # up refuses a name in use: not ours then
             descriptor = self.manager.up(self.name, self.options.code_from, engine=engine)
             self.result.release_before = descriptor.release or ""
             stage.detail = f"{self.name}: {descriptor.release} on {engine} at {descriptor.url}"
@@ -271,6 +275,7 @@ class Rehearsal:
         assert self.backup is not None and self.observer_a is not None
         out = self.result.out
         with self.board.run("restore") as stage:
+            self.made.append(f"{self.name}-restored")
             restored = self.manager.restore(f"{self.name}-restored", self.backup)
             # Rows first: observing adds some (logs).
             database_r = self.integrity.check_site(
@@ -342,7 +347,7 @@ def rehearse(
     result.schema_seconds = rehearsal.integrity.total_seconds
     result.schema_check = rehearsal.integrity.summary()
     if options.cleanup:
-        result.backup = clean_up(manager, (name, f"{name}-restored"), result.backup, out)
+        result.backup = clean_up(manager, rehearsal.made, result.backup, out)
     write_json_atomic(out / "rehearsal.json", result.to_json())
     return result
 
@@ -350,7 +355,8 @@ def rehearse(
 def clean_up(
     manager: SandboxManager, names: Sequence[str], backup: Path | None, out: Path
 ) -> Path | None:
-    """Destroy the rehearsal's sandboxes, keeping the backup (moved into ``out``)."""
+    """Destroy the sandboxes the rehearsal made (``names``), keeping the backup (moved
+    into ``out``)."""
     kept = None
     if backup is not None and backup.is_file():
         kept = out / f"backup-A{''.join(backup.suffixes)}"

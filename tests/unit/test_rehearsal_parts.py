@@ -14,7 +14,8 @@ from rich.console import Console
 
 from moodle_regress.rehearsal import RehearsalOptions, print_summary, rehearse
 from moodle_regress.rehearsal.suites import SuiteRun, count_junit
-from moodle_regress.sandbox.errors import NotMoodleTreeError
+from moodle_regress.sandbox.errors import NotMoodleTreeError, SandboxError
+from tests.unit.sandbox_fakes import make_tree
 
 
 class RefusingManager:
@@ -73,3 +74,54 @@ def test_suite_counts_come_from_junit(tmp_path: Path) -> None:
     count_junit(junit, run)
     assert (run.passed, run.failed, run.skipped, run.errors) == (2, 1, 1, 0)
     assert run.summary == "api A: 2 passed, 1 failed, 1 skipped, 0 errors"
+
+
+class TakenNameManager:
+    """Stands in for the sandbox manager when the rehearsal's name is in use: ``up``
+    refuses, as the real one does; ``destroy`` is recorded."""
+
+    def __init__(self, sandboxes: Path) -> None:
+        self.sandboxes = sandboxes
+        self.destroyed: list[str] = []
+
+    def sandbox(self, name: str) -> Any:
+        manager, root = self, self.sandboxes / name
+
+        class Box:
+            def __init__(self) -> None:
+                self.root = root
+
+            def exists(self) -> bool:
+                return root.is_dir()
+
+            def destroy(self) -> None:
+                manager.destroyed.append(name)
+
+        return Box()
+
+    def up(self, name: str, code_dir: Path, **_: Any) -> Any:
+        raise SandboxError(f"a sandbox named {name!r} already exists", "remove it first")
+
+
+def test_cleanup_leaves_a_sandbox_the_rehearsal_did_not_make(tmp_path: Path) -> None:
+    # `rehearse --name X --cleanup` with a sandbox X from an earlier run: stage 1
+    # refused the name, and the clean-up then destroyed that other run's sandbox.
+    old = make_tree(tmp_path / "4.5")
+    new = make_tree(
+        tmp_path / "5.0",
+        version="2025041400.00",
+        release="5.0 (Build: 1)",
+        branch="500",
+        requires="4.2.3",
+    )
+    manager = TakenNameManager(tmp_path / "sandboxes")
+    (tmp_path / "sandboxes" / "taken").mkdir(parents=True)
+    options = RehearsalOptions(
+        code_from=old, code_to=new, out=tmp_path / "out", name="taken", cleanup=True, force=True
+    )
+    console = Console(file=open(tmp_path / "console.txt", "w"), width=200)  # noqa: SIM115
+    with console.file:
+        result = rehearse(options, manager=manager, console=console, live=False)  # type: ignore[arg-type]
+    assert {s.name: s.status for s in result.stages}["up"] == "failed"
+    assert result.exit_code == 2
+    assert manager.destroyed == []
