@@ -359,7 +359,8 @@ def clean_up(
     into ``out``)."""
     kept = None
     if backup is not None and backup.is_file():
-        kept = out / f"backup-A{''.join(backup.suffixes)}"
+        # The name is "before-5.1.3-<time>.tar.zst": its suffixes include ".1", ".3-...".
+        kept = out / f"backup-A-{backup.name.removeprefix('before-')}"
         shutil.move(backup, kept)
     for name in names:
         box = manager.sandbox(name)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from moodle_regress.rehearsal import RehearsalOptions, print_summary, rehearse
 from moodle_regress.rehearsal.suites import SuiteRun, count_junit
+from moodle_regress.rehearsal.upgrade import clean_up
 from moodle_regress.sandbox.errors import NotMoodleTreeError, SandboxError
 from tests.unit.sandbox_fakes import make_tree
 
@@ -125,3 +126,14 @@ def test_cleanup_leaves_a_sandbox_the_rehearsal_did_not_make(tmp_path: Path) -> 
     assert {s.name: s.status for s in result.stages}["up"] == "failed"
     assert result.exit_code == 2
     assert manager.destroyed == []
+
+
+def test_cleanup_keeps_the_backup_under_a_name_that_says_what_it_is(tmp_path: Path) -> None:
+    # It was kept as "backup-A.1.3-20261201T080346.tar.zst" (the release's dots taken
+    # for suffixes), which says neither the release nor the archive's kind.
+    backup = tmp_path / "box" / "backups" / "before-5.1.3-20261201T080346.tar.zst"
+    backup.parent.mkdir(parents=True)
+    backup.write_bytes(b"archive")
+    kept = clean_up(TakenNameManager(tmp_path / "sandboxes"), [], backup, tmp_path)  # type: ignore[arg-type]
+    assert kept == tmp_path / "backup-A-5.1.3-20261201T080346.tar.zst"
+    assert kept.read_bytes() == b"archive" and not backup.exists()
