@@ -171,9 +171,14 @@ class Pipeline:
             seen = self.observe_with_suites(
                 descriptor, site_ref, label, baselines or {}, code=code, extra=extra
             )
-            runs = "; ".join(r.summary for r in self.result.suites if r.label == label)
+            runs = [r for r in self.result.suites if r.label == label]
             shown.detail = f"{len(seen.snapshot)} observations ({seen.snapshot.meta.release})"
-            shown.detail += f"; {runs}" if runs else ""
+            shown.detail += "".join(f"; {r.summary}" for r in runs)
+            faults = [f for r in runs for f in r.faults]
+            if faults:  # each is in the report too, as a check's outcome
+                shown.incomplete = True
+                shown.detail += f"; checks that failed: {', '.join(sorted(faults)[:5])}"
+                shown.detail += f" and {len(faults) - 5} more" if len(faults) > 5 else ""
         return seen
 
     def observe_with_suites(
@@ -208,6 +213,11 @@ class Pipeline:
                 baseline=baselines.get(suite),
             )
             self.result.suites.append(run)
+            if run.crashed:
+                raise RehearsalError(
+                    f"the {suite} suite did not run on site {label} (pytest's exit status "
+                    f"{run.exit_code}): see {run.log}"
+                )
             if run.checks:
                 parts.append(Snapshot(observer.meta, run.checks))
             if run.snapshot is not None:

@@ -12,9 +12,17 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
+#: ``incomplete``: the stage ran to its end, but what it ran found faults of its own
+#: (a suite check that failed or errored), said in its detail.
+StageStatus = Literal["pending", "running", "done", "incomplete", "failed", "skipped"]
 
-_COLOURS = {"done": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
+_COLOURS = {
+    "done": "green",
+    "incomplete": "yellow",
+    "failed": "red",
+    "running": "yellow",
+    "skipped": "dim",
+}
 
 
 @dataclass
@@ -24,6 +32,8 @@ class Stage:
     status: StageStatus = "pending"
     seconds: float = 0.0
     detail: str = ""
+    #: Set by the stage's work: it ends ``incomplete`` rather than ``done``.
+    incomplete: bool = False
 
 
 class StageBoard:
@@ -65,7 +75,7 @@ class StageBoard:
     def run(self, name: str) -> Iterator[Stage]:
         """Time the stage ``name``; it fails if the block raises."""
         stage = self.get(name)
-        stage.status = "running"
+        stage.status, stage.incomplete = "running", False
         self._refresh()
         started = time.monotonic()
         try:
@@ -74,7 +84,7 @@ class StageBoard:
             stage.status = "failed"
             raise
         else:
-            stage.status = "done"
+            stage.status = "incomplete" if stage.incomplete else "done"
         finally:
             stage.seconds = time.monotonic() - started
             self._refresh()

@@ -46,6 +46,17 @@ class SuiteRun:
     checks: list[Observation] = field(default_factory=list)
 
     @property
+    def faults(self) -> list[str]:
+        """The checks that failed or errored (not for differences from the baseline)."""
+        return [c.key for c in self.checks if str(c.value).startswith(("failed", "error"))]
+
+    @property
+    def crashed(self) -> bool:
+        """pytest itself stopped (interrupted, internal or usage error, nothing
+        collected) and reported no check."""
+        return self.exit_code not in (0, 1) and not self.checks
+
+    @property
     def summary(self) -> str:
         return (
             f"{self.suite} {self.label}: {self.passed} passed, {self.failed} failed, "

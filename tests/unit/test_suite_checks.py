@@ -8,17 +8,20 @@ The JUnit reports are made by pytest itself, running a small suite twice: once a
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from moodle_regress.compare import compare
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.observation import Observation
-from moodle_regress.rehearsal.suites import CHECKS_AREA, check_outcomes
+from moodle_regress.rehearsal.stages import StageBoard
+from moodle_regress.rehearsal.suites import CHECKS_AREA, SuiteRun, check_outcomes
 from moodle_regress.resources import any_upgrade_expected
 from moodle_regress.snapshot import Snapshot, SnapshotMeta
 
@@ -147,3 +150,27 @@ def test_checks_that_got_worse_on_b_are_unexpected_differences(
         key("test_only_applies_on_b"),  # skipped -> passed
         key("test_theme[newtheme]"),  # only on B, passes
     }
+
+
+def test_a_stage_whose_suite_checks_failed_ends_incomplete_not_done(tmp_path: Path) -> None:
+    # Site B's observation showed "done" while its suite had failed checks.
+    run = SuiteRun("api", "B", exit_code=1)
+    run.checks = check_outcomes(junit_of(tmp_path, "B"), "api")
+    assert sorted(run.faults) == [
+        key("test_breaks_on_b"),
+        key("test_new_on_b_fails"),
+        key("test_with_a_fixture"),
+    ]  # the baseline's differences are no fault of the check
+    board = StageBoard([("observe_b", "6. observe B")], Console(file=io.StringIO()), live=False)
+    with board.run("observe_b") as stage:
+        stage.incomplete = bool(run.faults)
+    assert board.get("observe_b").status == "incomplete"
+    with board.run("observe_b"):
+        pass
+    assert board.get("observe_b").status == "done"
+
+
+def test_a_suite_that_did_not_run_is_a_crash_not_a_result() -> None:
+    assert SuiteRun("browser", "A", exit_code=4).crashed  # pytest's usage error
+    assert SuiteRun("browser", "A", exit_code=2).crashed  # interrupted before a check
+    assert not SuiteRun("browser", "A", exit_code=1).crashed  # checks failed: a result
