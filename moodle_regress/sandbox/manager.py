@@ -819,12 +819,8 @@ class SandboxManager:
                 created=datetime.now(UTC).isoformat(timespec="seconds"),
                 unfinished="installing",
             )
-            register_secret(state.db.password)
-            register_secret(state.admin_password)
-            box.root.mkdir(parents=True)
-            box.logs.mkdir()
+            _create_folder(box, state)
             box.dataroot.mkdir(mode=0o700)
-            box.save_state(state)
             try:
                 descriptor = self._bring_up(box, state, tree, without)
             except BaseException:
@@ -1028,11 +1024,7 @@ class SandboxManager:
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             unfinished=f"importing {info.path.name}",
         )
-        register_secret(state.db.password)
-        register_secret(state.admin_password)
-        box.root.mkdir(parents=True)
-        box.logs.mkdir()
-        box.save_state(state)
+        _create_folder(box, state)
         with (
             self.steps.step(f"Loading {info.path.name} and copying the files", key="restore"),
             ThreadPoolExecutor(max_workers=2) as pool,
@@ -1219,9 +1211,7 @@ class SandboxManager:
             admin_password=str(manifest["admin_password"]),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        box.root.mkdir(parents=True)
-        box.logs.mkdir()
-        box.save_state(state)
+        _create_folder(box, state)
         return state
 
     def _unpack(
@@ -1286,6 +1276,16 @@ class ImportResult:
 
 def _passed_through(source: Path) -> Path:
     return source.expanduser().absolute()
+
+
+def _create_folder(box: Sandbox, state: SandboxState) -> None:
+    """A new sandbox's folder, its logs folder and its state; its secrets (the
+    database's and the admin's passwords) redacted from then on."""
+    register_secret(state.db.password)
+    register_secret(state.admin_password)
+    box.root.mkdir(parents=True)
+    box.logs.mkdir()
+    box.save_state(state)
 
 
 def _password() -> str:
