@@ -9,8 +9,10 @@ students of courses that track completion; the course's own only where it has cr
 ``completion/<C>/<A>/users``             state -> sorted usernames (complete,
                                          complete-pass, complete-fail)
 ``completion/<C>/<A>/tracking``          manual or automatic, and its rules' names
-``completion/<C>/@course/criteria``      aggregation, and the criteria by type with the
-                                         activities they name (by key, never by id)
+``completion/<C>/<A>/course-criterion``  the course completion criterion on activity A:
+                                         its requirement (kept beside the activity, so a
+                                         deleted activity's criterion goes with its key)
+``completion/<C>/@course/criteria``      aggregation, and the other criteria by type
 ``completion/<C>/@course/users``         state -> sorted usernames (complete,
                                          in-progress, not-started)
 =======================================  ===============================================
@@ -83,20 +85,20 @@ _CMID = re.compile(r"/mod/\w+/view\.php\?id=(\d+)")
 _TAG = re.compile(r"<[^>]*>")
 
 
-def course_criterion(row: Mapping[str, Any], cm_keys: Mapping[int, str]) -> dict[str, Any]:
-    """One criterion of a course completion status: its type, and what it names (an
-    activity by its key, read from the link Moodle gives; other criteria by their text)."""
+def course_criterion(
+    row: Mapping[str, Any], cm_keys: Mapping[int, str]
+) -> tuple[str | None, dict[str, Any]]:
+    """One criterion of a course completion status: the key of the activity it names (read
+    from the link Moodle gives, never an id), or None for another type; and its facts."""
     details = row.get("details") or {}
     kind = CRITERIA_TYPES.get(int(row.get("type", 0)), str(row.get("type")))
-    text = str(details.get("criteria") or "")
-    found = _CMID.search(text)
-    item: dict[str, Any] = {"type": kind}
+    text = _TAG.sub("", str(details.get("criteria") or ""))
+    requirement = str(details.get("requirement") or "")
     if kind == "activity":
-        item["activity"] = cm_keys.get(int(found.group(1)), "?") if found else _TAG.sub("", text)
-    else:
-        item["criteria"] = _TAG.sub("", text)
-    item["requirement"] = str(details.get("requirement") or "")
-    return item
+        found = _CMID.search(str(details.get("criteria") or ""))
+        activity = cm_keys.get(int(found.group(1))) if found else None
+        return activity or f"activity:{text}", {"requirement": requirement}
+    return None, {"type": kind, "criteria": text, "requirement": requirement}
 
 
 def course_state(status: Mapping[str, Any]) -> str:
@@ -107,27 +109,44 @@ def course_state(status: Mapping[str, Any]) -> str:
     return "not-started"
 
 
+def _criteria_facts(
+    course: str, status: Mapping[str, Any], cm_keys: Mapping[int, str]
+) -> list[Fact]:
+    by_activity: dict[str, dict[str, Any]] = {}
+    others: list[dict[str, Any]] = []
+    for row in status.get("completions") or []:
+        activity, item = course_criterion(row, cm_keys)
+        if activity is None:
+            others.append(item)
+        else:
+            by_activity[make_key("completion", course, activity, "course-criterion")] = item
+    criteria = {
+        "aggregation": AGGREGATION.get(int(status.get("aggregation", 0)), "?"),
+        "criteria": sorted(others, key=lambda r: sorted(r.items())),
+    }
+    return [
+        (make_key("completion", course, COURSE, "criteria"), criteria),
+        *sorted(by_activity.items()),
+    ]
+
+
 def course_completion_facts(
     course: str,
     answers: Iterable[tuple[str, Mapping[str, Any]]],
     cm_keys: Mapping[int, str],
 ) -> list[Fact]:
     """``answers``: (username, one user's course completion status in the course)."""
-    criteria: dict[str, Any] | None = None
+    criteria: list[Fact] | None = None
     users: dict[str, list[str]] = {}
     for username, answer in answers:
         status = answer.get("completionstatus") or {}
         if criteria is None:
-            rows = [course_criterion(r, cm_keys) for r in status.get("completions") or []]
-            criteria = {
-                "aggregation": AGGREGATION.get(int(status.get("aggregation", 0)), "?"),
-                "criteria": sorted(rows, key=lambda r: sorted(r.items())),
-            }
+            criteria = _criteria_facts(course, status, cm_keys)
         users.setdefault(course_state(status), []).append(username)
     if criteria is None:
         return []
     return [
-        (make_key("completion", course, COURSE, "criteria"), criteria),
+        *criteria,
         (
             make_key("completion", course, COURSE, "users"),
             {state: sorted(names) for state, names in sorted(users.items())},

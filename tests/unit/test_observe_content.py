@@ -204,12 +204,22 @@ def test_course_completion_criteria_are_the_activities_that_track_completion(
             f"mr-small-{a.key}" for a in content.activities if a.course == course and a.completion
         )
         criteria = facts[f"completion/{course}/@course/criteria"]
-        assert criteria["aggregation"] == "all"
-        assert {c["type"] for c in criteria["criteria"]} == {"activity"}
-        # By activity key, never by course module id.
-        assert sorted(c["activity"] for c in criteria["criteria"]) == tracked
-        manual = [c for c in criteria["criteria"] if c["activity"].endswith("forum1")]
-        assert manual[0]["requirement"] == "Marking yourself complete"
+        assert criteria == {"aggregation": "all", "criteria": []}  # activity criteria only
+        # Each criterion stands beside its activity, by key, never by course module id.
+        on_activities = criteria_activities(facts, course)
+        assert sorted(on_activities) == tracked
+        manual = [a for a in on_activities if a.endswith("forum1")]
+        assert on_activities[manual[0]] == {"requirement": "Marking yourself complete"}
+
+
+def criteria_activities(facts: dict[str, Any], course: str) -> dict[str, Any]:
+    """Activity key -> its course completion criterion, for one course."""
+    head, tail = f"completion/{course}/", "/course-criterion"
+    return {
+        key[len(head) : -len(tail)]: value
+        for key, value in facts.items()
+        if key.startswith(head) and key.endswith(tail)
+    }
 
 
 def test_course_completion_states_follow_the_activities(
@@ -220,12 +230,43 @@ def test_course_completion_states_follow_the_activities(
         users = facts[f"completion/{course}/@course/users"]
         assert set(users) <= {"complete", "in-progress", "not-started"}
         assert all(names == sorted(names) for names in users.values())
-        criteria = facts[f"completion/{course}/@course/criteria"]["criteria"]
         done: set[str] = set()
-        for criterion in criteria:
-            states = facts.get(f"completion/{course}/{criterion['activity']}/users", {})
+        for activity in criteria_activities(facts, course):
+            states = facts.get(f"completion/{course}/{activity}/users", {})
             done |= set(states.get("complete", [])) | set(states.get("complete-pass", []))
         # A student who completed one of the criteria's activities has started the course;
         # none completed the forum (manual completion), so none completed the course.
         assert done and done <= set(users["in-progress"])
         assert "complete" not in users
+
+
+def recorded_course_status(release: str) -> tuple[dict[str, Any], dict[int, str]]:
+    """One student's course completion status as the recorded site answered it, and the
+    course module keys its links name (by the activity's name in the answer)."""
+    calls = json.loads((RECORDINGS / release / "observe-content.json").read_text())["calls"]
+    for call in calls:
+        if call["function"] == "core_completion_get_course_completion_status":
+            answer = json.loads(call["text"])
+            if answer.get("completionstatus"):
+                rows = answer["completionstatus"]["completions"]
+                links = [re.search(r"id=(\d+)", r["details"]["criteria"]) for r in rows]
+                return answer, {int(m.group(1)): f"a{m.group(1)}" for m in links if m}
+    raise AssertionError("no course completion status recorded")
+
+
+def test_a_deleted_activity_takes_only_its_own_criterion_with_it() -> None:
+    # 5.0 uninstalls mod_chat and mod_survey, and its course completion status then lists
+    # the other criteria only (seen live, 4.5.6 -> 5.0.6+): the difference must be keyed
+    # by the deleted activity, so that rules and readers see what went, not a whole
+    # course's criteria changed.
+    from moodle_regress.observe.completion import course_completion_facts
+
+    answer, cm_keys = recorded_course_status("4.5")
+    before = dict(course_completion_facts("C", [("s1", answer)], cm_keys))
+    gone = answer["completionstatus"]["completions"][0]
+    after_answer = json.loads(json.dumps(answer))
+    after_answer["completionstatus"]["completions"].remove(gone)
+    after = dict(course_completion_facts("C", [("s1", after_answer)], cm_keys))
+    deleted = cm_keys[int(re.search(r"id=(\d+)", gone["details"]["criteria"]).group(1))]  # type: ignore[union-attr]
+    assert set(before) - set(after) == {f"completion/C/{deleted}/course-criterion"}
+    assert {k for k in after if before[k] != after[k]} <= {"completion/C/@course/users"}
