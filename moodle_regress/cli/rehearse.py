@@ -27,7 +27,9 @@ from moodle_regress.sandbox.db import DEFAULT_ENGINE
 from moodle_regress.site import SiteDescriptor, resolve_site
 
 
-def _suites(value: str) -> tuple[str, ...]:
+def _suites(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ("api",)
     if value.strip() == "none":  # the web-service snapshot alone
         return ()
     chosen = tuple(s.strip() for s in value.split(",") if s.strip())
@@ -73,8 +75,8 @@ def _expected_file(value: Path | None) -> Path | None:
 _seed = click.option("--seed", type=int, default=0, show_default=True, help="The plan's seed.")
 _suites_option = click.option(
     "--suites",
-    default="api",
-    show_default=True,
+    default=None,
+    show_default="api",
     help="Suites to run: api, browser, api,browser, or none (snapshot only).",
 )
 _expected = click.option(
@@ -104,9 +106,18 @@ _workers = click.option(
 @click.option(
     "--from",
     "code_from",
-    required=True,
+    default=None,
     help="The Moodle the site runs now (A): a code folder, or a version (4.5, 4.5.6, "
     "v4.5.6, MOODLE_405_STABLE, a commit) from the configured git repository.",
+)
+@click.option(
+    "--from-sandbox",
+    "from_sandbox",
+    default=None,
+    metavar="NAME",
+    help="Rehearse a copy of this sandbox (a site brought in with `sandbox import`) "
+    "instead of a fresh install: its own courses, users and activities are observed, "
+    "no plan is seeded unless --plan is given, and NAME itself is never upgraded.",
 )
 @click.option(
     "--to",
@@ -152,7 +163,8 @@ def rehearse_command(
     no_cache: bool,
     force: bool,
     without_plugins: tuple[str, ...],
-    code_from: str,
+    code_from: str | None,
+    from_sandbox: str | None,
     code_to: str,
     out: Path,
     name: str | None,
@@ -160,7 +172,7 @@ def rehearse_command(
     cleanup: bool,
     plan: Path | None,
     seed: int,
-    suites: str,
+    suites: str | None,
     expected: Path | None,
     default_expected: bool,
     workers: int,
@@ -172,15 +184,27 @@ def rehearse_command(
 
     Exit status: 0 nothing unexpected changed, 1 something did, 2 an error.
     """
-    plan_file, expected_file = _plan_file(plan), _expected_file(expected)
-    tree_from, tree_to = code_trees(code_from, code_to)
+    expected_file = _expected_file(expected)
+    if (code_from is None) == (from_sandbox is None):
+        raise ToolError(
+            "give either --from (a code tree or version: a fresh install) or --from-sandbox "
+            "(a sandbox, such as an imported copy of a site), not both and not neither"
+        )
+    if from_sandbox is not None:
+        tree_from, engine, plan_file = _imported_site(from_sandbox, engine, plan, suites)
+        (tree_to,) = code_trees(code_to)
+    else:
+        assert code_from is not None
+        plan_file = _plan_file(plan)
+        tree_from, tree_to = code_trees(code_from, code_to)
     options = RehearsalOptions(
         code_from=tree_from,
         code_to=tree_to,
         out=out,
         plan=plan_file,
+        from_sandbox=from_sandbox,
         seed=seed,
-        suites=_suites(suites),
+        suites=_suites(suites if plan_file is not None else suites or "none"),
         expected=expected_file,
         default_expected=default_expected,
         name=name,
@@ -194,6 +218,27 @@ def rehearse_command(
     result = rehearse(options, console=console)
     print_summary(result, console)
     raise click.exceptions.Exit(result.exit_code)
+
+
+def _imported_site(
+    name: str, engine: str | None, plan: Path | None, suites: str | None
+) -> tuple[Path, str, Path | None]:
+    """For ``--from-sandbox``: the sandbox's code tree, its engine, and the plan (none
+    unless given: the site's own data is what is rehearsed)."""
+    from moodle_regress.sandbox import SandboxManager
+
+    state = SandboxManager(load_settings(), quiet=True).get(name).state()
+    if engine is not None and engine != state.db.engine:
+        raise ToolError(
+            f"--db {engine}: sandbox {name} runs on {state.db.engine}; leave --db out "
+            "(a copy keeps its engine)"
+        )
+    if plan is None and suites not in (None, "none"):
+        raise ToolError(
+            f"--suites {suites}: the suites check what a plan seeded; give --plan to seed one "
+            "onto the copy too, or --suites none"
+        )
+    return state.code_source, state.db.engine, _plan_file(plan) if plan is not None else None
 
 
 @click.command("compare")

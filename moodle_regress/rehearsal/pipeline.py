@@ -15,7 +15,7 @@ from typing import Any
 from moodle_regress.compare import Comparison, compare
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.observation import Observation
-from moodle_regress.observe import ApiObserver, all_areas_but, prefix_filter
+from moodle_regress.observe import ApiObserver, all_areas_but, all_entities, prefix_filter
 from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.observe.questions import question_bank_reader
 from moodle_regress.plugins import local_plugins, site_code_dir
@@ -63,17 +63,19 @@ def observe_site(
     descriptor: SiteDescriptor,
     out: Path,
     *,
-    plan: Path,
+    plan: Path | None,
     seed: int,
     contract: bool = True,
     code: Path | None = None,
+    every_entity: bool = False,
 ) -> Snapshot:
-    """Snapshot the site's seeded entities and site-wide facts through the web services,
-    and (``contract``) its web-service contract from its code (``code``, or the sandbox's)."""
+    """Snapshot the site's seeded entities (``every_entity``: all its courses and users,
+    as for a copy of a real site) and site-wide facts through the web services, and
+    (``contract``) its web-service contract from its code (``code``, or the sandbox's)."""
     with descriptor.client() as client:
         observer = ApiObserver(
             client,
-            entity_filter=prefix_filter("mr-"),
+            entity_filter=all_entities if every_entity else prefix_filter("mr-"),
             plugin_candidates=local_plugins(descriptor),
             code_dir=site_code_dir(descriptor),
             question_banks=question_bank_reader(descriptor),
@@ -83,7 +85,7 @@ def observe_site(
             php_log=out.parent / "php.log",
         )
         run = observer.observe()
-    run.meta.plan = plan.name
+    run.meta.plan = plan.name if plan is not None else None
     run.meta.seed = seed
     run.meta.database = descriptor.db_engine
     snapshot = run.snapshot()
@@ -152,6 +154,8 @@ class Pipeline:
     suites: tuple[str, ...]
     options: SuiteOptions
     expected: list[Path] = field(default_factory=list)
+    #: Observe every course and user, not only the seeded ones (a copy of a real site).
+    every_entity: bool = False
 
     def observe(
         self,
@@ -200,6 +204,7 @@ class Pipeline:
             plan=self.options.plan,
             seed=self.options.seed,
             code=code,
+            every_entity=self.every_entity,
         )
         parts = [observer]
         recorded: dict[str, Path] = {}

@@ -66,9 +66,10 @@ class SuiteRun:
 
 @dataclass(frozen=True)
 class SuiteOptions:
-    """What every suite run of a rehearsal shares."""
+    """What every suite run of a rehearsal shares (``plan``: None on a copy of a real
+    site rehearsed without one; the suites need a plan, so none run then)."""
 
-    plan: Path
+    plan: Path | None
     seed: int
     workers: int
     expected: Path | None
@@ -95,7 +96,7 @@ def run_suite(
     baseline = baseline.absolute() if baseline is not None else None
     options = replace(
         options,
-        plan=options.plan.absolute(),
+        plan=options.plan.absolute() if options.plan is not None else None,
         allure_dir=options.allure_dir.absolute(),
         expected=options.expected.absolute() if options.expected is not None else None,
     )
@@ -129,11 +130,12 @@ def _common_args(suite: str, site_ref: str, junit: Path, options: SuiteOptions) 
         "-q",
         "-rfE",
         f"--moodle-site={site_ref}",
-        f"--moodle-plan={options.plan}",
         f"--moodle-seed={options.seed}",
         f"--junitxml={junit}",
         f"--alluredir={options.allure_dir}",
     ]
+    if options.plan is not None:
+        args.append(f"--moodle-plan={options.plan}")
     if options.workers > 1:
         args += ["-n", str(options.workers)]
     if options.allow_writes:

@@ -79,9 +79,11 @@ def _run(
     codes: tuple[Path | None, Path | None],
 ) -> None:
     options, result = pipeline.options, pipeline.result
+    plan = options.plan
+    assert plan is not None  # compare_sites always has one: both sites are seeded alike
     with pipeline.board.run("seed") as stage:
         details = [
-            seed_site(s, options.plan, options.seed, allow_writes=options.allow_writes).summary
+            seed_site(s, plan, options.seed, allow_writes=options.allow_writes).summary
             for s in sites
         ]
         stage.detail = details[0]

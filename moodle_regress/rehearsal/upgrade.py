@@ -59,7 +59,8 @@ class RehearsalOptions:
     code_from: Path
     code_to: Path
     out: Path
-    plan: Path = field(default_factory=default_plan)
+    #: None: no plan is seeded (a copy of a real site, rehearsed with its own data).
+    plan: Path | None = field(default_factory=default_plan)
     seed: int = 0
     suites: tuple[str, ...] = ("api",)
     expected: Path | None = None
@@ -78,6 +79,9 @@ class RehearsalOptions:
     #: Load sandboxes from installs kept for their code (``--no-cache``: False, as
     #: ``reuse_installs = false`` for this run only).
     reuse_installs: bool = True
+    #: Rehearse a copy of this sandbox (an imported site) instead of a fresh install of
+    #: ``code_from`` (which is then its code tree); every course and user is observed.
+    from_sandbox: str | None = None
 
 
 def rehearsal_manager(options: RehearsalOptions, console: Console) -> SandboxManager:
@@ -168,7 +172,7 @@ class Rehearsal:
             "A",
             self.manager.get(self.name).code_dir,
             self.options.code_from,
-            fresh_install=True,
+            fresh_install=self.options.from_sandbox is None,
             save=self.result.out / "A",
         ).observations
         return self.database_a
@@ -192,6 +196,9 @@ class Rehearsal:
         return checked
 
     def seed(self, descriptor: SiteDescriptor) -> None:
+        if self.options.plan is None:
+            self.board.skip("seed", "no plan: the site's own courses and users are observed")
+            return
         with self.board.run("seed") as stage:
             seeded = seed_site(descriptor, self.options.plan, self.options.seed, allow_writes=False)
             stage.detail = seeded.summary
@@ -206,6 +213,8 @@ class Rehearsal:
             stage.detail += f"; cron: {before.summary()}"
 
     def up(self) -> SiteDescriptor:
+        if self.options.from_sandbox is not None:
+            return self.copy_sandbox(self.options.from_sandbox)
         with self.board.run("up") as stage:
             engine = self.options.db_engine
             if not self.manager.sandbox(self.name).root.exists():
@@ -213,6 +222,29 @@ class Rehearsal:
             descriptor = self.manager.up(self.name, self.options.code_from, engine=engine)
             self.result.release_before = descriptor.release or ""
             stage.detail = f"{self.name}: {descriptor.release} on {engine} at {descriptor.url}"
+        return descriptor
+
+    def copy_sandbox(self, source: str) -> SiteDescriptor:
+        """Stage 1 for an imported site: its backup restored as this rehearsal's sandbox,
+        so that the upgrade never touches ``source`` and it can be rehearsed again."""
+        with self.board.run("up") as stage:
+            if self.manager.sandbox(self.name).root.exists():
+                raise RehearsalError(
+                    f"a sandbox named {self.name!r} already exists: give --name another name"
+                )
+            archive = self.result.out / f".copy-of-{source}.tar.zst"
+            try:
+                self.manager.get(source).backup(archive)
+                self.made.append(self.name)
+                restored = self.manager.restore(self.name, archive)
+            finally:
+                archive.unlink(missing_ok=True)
+            descriptor = restored.descriptor
+            self.result.release_before = descriptor.release or ""
+            stage.detail = (
+                f"{self.name}: a copy of {source} ({restored.release}, {restored.counts.users} "
+                f"users, {restored.counts.courses} courses) at {descriptor.url}"
+            )
         return descriptor
 
     def check_before_sandbox(self) -> None:
@@ -292,6 +324,7 @@ class Rehearsal:
                 plan=self.options.plan,
                 seed=self.options.seed,
                 contract=False,
+                every_entity=self.pipeline.every_entity,
             )
             same = compare(
                 Snapshot(
@@ -339,7 +372,10 @@ def rehearse(
         expected=options.expected,
         allure_dir=out / "allure-results",
     )
-    pipeline = Pipeline(board, result, options.suites, suite_options, expected)
+    imported = options.from_sandbox is not None
+    # The suites check what a plan seeded: without one there is nothing for them.
+    suites = options.suites if options.plan is not None else ()
+    pipeline = Pipeline(board, result, suites, suite_options, expected, every_entity=imported)
     rehearsal = Rehearsal(options, manager, pipeline, name)
     with board:
         rehearsal.run()

@@ -279,3 +279,65 @@ def test_a_site_url_without_a_token(
     monkeypatch.delenv("MOODLE_REGRESS_TOKEN", raising=False)
     run = run_cli("snapshot", "--site", "http://127.0.0.1:9", "--out", str(tmp_path / "s.json"))
     run.assert_error("MOODLE_REGRESS_TOKEN")
+
+
+# --- rehearse --from-sandbox ----------------------------------------------------------------
+
+
+def _imported_sandbox(tmp_path: Path, name: str, engine: str) -> None:
+    """The state file of a sandbox, as ``sandbox import`` leaves it (nothing runs)."""
+    from moodle_regress.config import load_settings
+    from moodle_regress.sandbox.db.base import DatabaseConfig
+    from moodle_regress.sandbox.manager import SandboxManager, SandboxState
+
+    box = SandboxManager(load_settings(), quiet=True).sandbox(name)
+    box.root.mkdir(parents=True)
+    box.save_state(
+        SandboxState(
+            name=name, code_source=tmp_path / "tree", release="4.5.6", version="2024100706",
+            branch="405", layout="classic", http_port=1, private_db=True,
+            db=DatabaseConfig(engine=engine, port=2, password="db-secret-1"),
+            admin_password="admin-secret-1", created="2026-12-04T00:00:00+00:00",
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--from", "tree", "--from-sandbox", "copy"], []],
+    ids=["both", "neither"],
+)
+def test_rehearse_needs_exactly_one_site_a(
+    tmp_path: Path, run_cli: RunCli, args: list[str]
+) -> None:
+    out = tmp_path / "o"
+    run = run_cli("rehearse", *args, "--to", str(tmp_path), "--out", str(out))
+    run.assert_error("give either --from", "--from-sandbox")
+    assert not out.exists()
+
+
+def test_rehearse_from_a_sandbox_that_does_not_exist(tmp_path: Path, run_cli: RunCli) -> None:
+    out = tmp_path / "o"
+    run = run_cli("rehearse", "--from-sandbox", "nowhere", "--to", str(tmp_path), "--out", str(out))
+    run.assert_error("nowhere")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--suites", "api"], ("--suites api", "give --plan", "--suites none")),
+        (["--db", "postgres"], ("--db postgres", "runs on mariadb", "leave --db out")),
+    ],
+    ids=["suites without a plan", "another engine"],
+)
+def test_rehearse_from_a_sandbox_refuses_options_that_do_not_fit(
+    tmp_path: Path, run_cli: RunCli, args: list[str], fragments: tuple[str, ...]
+) -> None:
+    _imported_sandbox(tmp_path, "copy", "mariadb")
+    out = tmp_path / "o"
+    run = run_cli(
+        "rehearse", "--from-sandbox", "copy", "--to", str(tmp_path), "--out", str(out), *args
+    )
+    run.assert_error(*fragments)
+    assert not out.exists()

@@ -1,0 +1,129 @@
+"""``rehearse --from-sandbox``: a copy of a real site, brought in with ``sandbox import``
+from a dump and a dataroot made by the standard tools (pg_dump -Fc, tar), rehearsed
+from 4.5 to 5.0 with its own data and no plan.
+
+The site is a 4.5 sandbox of this test's own with the small plan and a course the
+tool did not seed (no ``mr-`` idnumber, as every course of a real site): the
+rehearsal must observe that one too, and leave the imported sandbox at 4.5.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moodle_regress.config import load_settings
+from moodle_regress.resources import packaged_plan
+from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
+from moodle_regress.sandbox.manager import SandboxManager
+from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
+from moodle_regress.seeding import local_site as local_site_of
+from moodle_regress.seeding.apply import SEED_TIMEOUT
+from moodle_ws.areas.courses import CourseCreate
+from tests.live.test_rehearsal_live import assert_content_45_to_50, differences
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+SOURCE, COPY, REHEARSAL = "imp-rh-source", "imp-rh-copy", "rh-test-imported"
+#: A course of the site's own: not seeded by the tool, so no ``mr-`` idnumber.
+OWN_COURSE = "HIST-101"
+
+
+def tree(release: str) -> Path:
+    found = moodle_code_tree(release)
+    if found is None:
+        pytest.skip(skip_reason(release))
+    return found
+
+
+@pytest.fixture(scope="module")
+def manager() -> Iterator[SandboxManager]:
+    made = SandboxManager(load_settings(), quiet=True)
+    names = (SOURCE, COPY, REHEARSAL, f"{REHEARSAL}-restored")
+    for name in names:
+        if made.sandbox(name).root.exists():
+            made.sandbox(name).destroy()  # what a stopped earlier run left
+    yield made
+    for name in names:
+        if made.sandbox(name).root.exists():
+            made.sandbox(name).destroy()
+
+
+@pytest.fixture(scope="module")
+def imported(manager: SandboxManager, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A seeded 4.5 site with a course of its own, dumped, tarred and imported."""
+    site = manager.up(SOURCE, tree("4.5"))
+    local = local_site_of(site)
+    with site.client(timeout=SEED_TIMEOUT) as client:
+        data = generate(
+            load_plan(packaged_plan("small")),
+            0,
+            installed_formats=installed_formats(client, local),
+        )
+        apply_dataset(client, data, local=local)
+        client.courses.create(
+            [CourseCreate(fullname="History of the site", shortname=OWN_COURSE, categoryid=1)]
+        )
+    folder = tmp_path_factory.mktemp("imported")
+    box = manager.sandbox(SOURCE)
+    db = box.state().db
+    dump, dataroot = folder / "site.dump", folder / "moodledata.tar.gz"
+    subprocess.run(
+        ["pg_dump", "-h", db.host, "-p", str(db.port), "-U", db.user, "-d", db.name,
+         "-Fc", "-f", str(dump)],
+        env={**os.environ, "PGPASSWORD": db.password},
+        check=True,
+    )  # fmt: skip
+    subprocess.run(["tar", "-C", str(box.root), "-czf", str(dataroot), "moodledata"], check=True)
+    box.stop()  # a production site is elsewhere: its copy must not need it
+    manager.import_site(COPY, tree("4.5"), dump, dataroot)
+    return COPY
+
+
+def run_rehearsal(
+    name: str, out: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    command = [
+        sys.executable, "-m", "moodle_regress.cli", "rehearse",
+        "--from-sandbox", name, "--to", str(tree("5.0")), "--out", str(out),
+        "--name", REHEARSAL, "--expected", "4.5-to-5.0", "--cleanup", *args,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ)
+    summary_file = out / "rehearsal.json"
+    assert summary_file.is_file(), done.stdout + done.stderr
+    return done, json.loads(summary_file.read_text())
+
+
+# Its fixture: up (kept install), the small plan, pg_dump and tar, the import (~2 min);
+# the rehearsal itself about 5 minutes.
+@pytest.mark.takes(minutes=9)
+def test_rehearse_an_imported_site_from_45_to_50_with_its_own_data(
+    manager: SandboxManager, imported: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "rehearsal"
+    done, summary = run_rehearsal(imported, out)
+    statuses = {s["name"]: s["status"] for s in summary["stages"]}
+    assert statuses.pop("seed") == "skipped", done.stderr[-3000:]
+    assert set(statuses.values()) == {"done"}, (statuses, done.stderr[-3000:])
+    assert summary["restored_equal"] is True
+    assert summary["release_before"].startswith("4.5")
+    assert summary["release_after"].startswith("5.0")
+    # Every course of the site is observed, the one the tool did not seed too.
+    before = json.loads((out / "A" / "api-observer.json").read_text())
+    keys = {o["key"] for o in before["observations"]}
+    assert any(k.startswith(f"courses/{OWN_COURSE}/") for k in keys)
+    assert before["meta"]["plan"] is None
+    # What 5.0 did to the site's real courses: the same as on a fresh rehearsal.
+    found = differences(out)
+    assert_content_45_to_50(found, summary)
+    # The imported sandbox itself was not upgraded: it can be rehearsed again.
+    state = manager.get(imported).state()
+    assert state.release.startswith("4.5")
+    assert not manager.sandbox(REHEARSAL).root.exists()  # --cleanup took the copy's copy
