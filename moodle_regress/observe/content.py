@@ -337,7 +337,9 @@ class ContentObserver:
 
         contents = self.src.reader.map(fetch, jobs)
         for (m, item), content in zip(jobs, contents, strict=True):
-            yield files.file_fact(m.course.shortname, m.key, m.module, item, content)
+            yield files.file_fact(
+                m.course.shortname, m.key, m.module, item, content, clean=self.src.clean
+            )
 
 
 # --- the area's step -------------------------------------------------------------------

@@ -12,7 +12,7 @@ path; book chapters, whose paths hold database ids, are keyed by their title.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -52,15 +52,31 @@ def content_hash(content: bytes | str | None, size: int) -> str:
     return hashlib.sha1(data).hexdigest()  # noqa: S324 - a fingerprint
 
 
+def comparable_content(
+    content: bytes | str | None, size: int, clean: Callable[[str], str]
+) -> bytes | str | None:
+    """What is hashed of a file: a file Moodle renders as it serves it (size 0: a page's
+    or a book chapter's text, through filters such as activity-name links, which write
+    the site's own address in) with that address made relative by ``clean``, so that a
+    copy of the site at another address serves the same page; a stored file as it is."""
+    if isinstance(content, str) and size == 0:
+        return clean(content)
+    return content
+
+
 def file_fact(
     course: str,
     activity: str,
     module: Mapping[str, Any],
     item: Mapping[str, Any],
     content: bytes | str | None,
+    *,
+    clean: Callable[[str], str] = str,
 ) -> Fact:
+    """A file's observation (``clean``: the site's rule for its own address)."""
     component, _ = file_parts(str(item.get("fileurl", "")))
     size = int(item.get("filesize") or 0)
+    content = comparable_content(content, size, clean)
     value = {
         "component": component,
         "size": size,

@@ -270,3 +270,30 @@ def test_a_deleted_activity_takes_only_its_own_criterion_with_it() -> None:
     deleted = cm_keys[int(re.search(r"id=(\d+)", gone["details"]["criteria"]).group(1))]  # type: ignore[union-attr]
     assert set(before) - set(after) == {f"completion/C/{deleted}/course-criterion"}
     assert {k for k in after if before[k] != after[k]} <= {"completion/C/@course/users"}
+
+
+def test_a_page_moodle_renders_hashes_alike_at_another_address() -> None:
+    # A 4.5 default-plan rehearsal: the induction page's text names the course's
+    # assignment, which the activity-names filter links with the site's address; the
+    # restored copy (another port) served the same page with another hash.
+    from moodle_regress.observation import clean_string
+    from moodle_regress.observe.files import file_fact
+
+    module = {"modname": "page"}
+    item = {"fileurl": "http://x/webservice/pluginfile.php/5/mod_page/content/index.html",
+            "filename": "index.html", "filepath": "/", "filesize": 0, "type": "file"}  # fmt: skip
+    served = '<p>Start here: <a href="{}/mod/assign/view.php?id=7">your first week</a></p>'
+
+    def fact(root: str, size: int = 0) -> Any:
+        return file_fact(
+            "MR-INDUCTION", "ind-welcome", module, {**item, "filesize": size},
+            served.format(root), clean=lambda text: clean_string(text, root),
+        )[1]["sha1"]  # fmt: skip
+
+    assert fact("http://127.0.0.1:28235") == fact("http://127.0.0.1:29001")
+    # The page's own text still counts; a stored file is hashed as it is.
+    assert (
+        fact("http://127.0.0.1:28235")
+        != file_fact("MR-INDUCTION", "ind-welcome", module, item, "<p>Another text</p>")[1]["sha1"]
+    )
+    assert fact("http://127.0.0.1:28235", 90) != fact("http://127.0.0.1:29001", 90)
