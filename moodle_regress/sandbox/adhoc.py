@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,16 @@ class AdhocResult:
             "log": str(self.log) if self.log else None,
         }
 
+    def most_failed(self) -> str:
+        """The class that failed most, how often, and the first line of its first
+        failure: a whole queue failing the same way (no Ghostscript for
+        assignfeedback_editpdf on 4.2) is one cause to name, not thousands."""
+        failures = [r for r in self.runs if r.status != "complete"]
+        classname, count = Counter(r.classname for r in failures).most_common(1)[0]
+        message = next(r.message for r in failures if r.classname == classname)
+        reason = message.splitlines()[0].split(", debugging info:")[0].strip() if message else ""
+        return f"{count} of {classname}" + (f": {reason[:120]}" if reason else "")
+
     def summary(self) -> str:
         if not self.runs and not self.queued:
             return "no ad hoc tasks were queued"
@@ -103,7 +114,7 @@ class AdhocResult:
             return f"{due} ad hoc task(s) due, none ran{why}"
         failed = sum(1 for r in self.runs if r.status != "complete")
         text = f"{len(self.runs)} ad hoc task(s) in {self.seconds:.1f} s"
-        text += f", {failed} failed" if failed else ""
+        text += f", {failed} failed ({self.most_failed()})" if failed else ""
         left = sum(t.count for t in self.remaining)
         text += f", {left} still queued" if left else ""
         return text + ("; time limit reached" if self.timed_out else "")

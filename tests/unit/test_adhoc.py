@@ -18,6 +18,7 @@ from moodle_regress.sandbox.codetree import CodeTree
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "adhoc"
 AFTER_UPGRADE = (FIXTURES / "5.0-after-upgrade.log").read_text()
 INVALID = (FIXTURES / "5.0-invalid-task-class.log").read_text()
+NO_GHOSTSCRIPT = (FIXTURES / "4.2-editpdf-without-ghostscript.log").read_text()
 
 
 def runs_of(log: str) -> dict[str, list[str]]:
@@ -86,3 +87,15 @@ def test_the_queue_runs_class_by_class_until_nothing_new_is_due(
     assert by_class["mod_qbank\\task\\transfer_questions"]["complete"] == 91
     assert result.remaining[0].due == 0 and not result.errors
     assert "92 ad hoc task(s)" in result.summary() and "38 still queued" in result.summary()
+
+
+def test_a_queue_failing_one_way_names_the_class_and_the_cause_once() -> None:
+    # Moodle 4.2.1 without Ghostscript: every assignfeedback_editpdf conversion fails.
+    runs = parse_output(NO_GHOSTSCRIPT)
+    assert [r.status for r in runs] == ["failed"] * 3 + ["complete"] * 2
+    result = adhoc.AdhocResult(runs=runs, seconds=26.5)
+    assert result.summary() == (
+        "5 ad hoc task(s) in 26.5 s, 3 failed"
+        " (3 of assignfeedback_editpdf\\task\\convert_submission:"
+        " Error generating image with ghostscript)"
+    )
