@@ -18,15 +18,13 @@ from pathlib import Path
 import pytest
 
 from moodle_regress.config import load_settings
+from moodle_regress.rehearsal.pipeline import seed_site
 from moodle_regress.resources import packaged_plan
 from moodle_regress.sandbox import moodle
 from moodle_regress.sandbox.db import query
 from moodle_regress.sandbox.db.base import sql_literal
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
 from moodle_regress.sandbox.manager import ImportResult, SandboxManager
-from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
-from moodle_regress.seeding import local_site as local_site_of
-from moodle_regress.seeding.apply import SEED_TIMEOUT
 from moodle_regress.site import SiteDescriptor
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -62,14 +60,7 @@ def source(manager: SandboxManager, tree: Path) -> SiteDescriptor:
     """A 4.5 sandbox with the small plan, its address in a course summary and CAS among
     its login methods (as a production site might have both)."""
     site = manager.up(SOURCE, tree)
-    local = local_site_of(site)
-    with site.client(timeout=SEED_TIMEOUT) as client:
-        data = generate(
-            load_plan(packaged_plan("small")),
-            0,
-            installed_formats=installed_formats(client, local),
-        )
-        apply_dataset(client, data, local=local)
+    seed_site(site, packaged_plan("small"), 0, allow_writes=False)
     db = manager.sandbox(SOURCE).state().db
     p = db.prefix
     link = sql_literal(f'<a href="{site.url}/course/view.php?id=1">home</a>')

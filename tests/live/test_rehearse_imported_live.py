@@ -20,12 +20,10 @@ from typing import Any
 import pytest
 
 from moodle_regress.config import load_settings
+from moodle_regress.rehearsal.pipeline import seed_site
 from moodle_regress.resources import packaged_plan
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
 from moodle_regress.sandbox.manager import SandboxManager
-from moodle_regress.seeding import apply_dataset, generate, installed_formats, load_plan
-from moodle_regress.seeding import local_site as local_site_of
-from moodle_regress.seeding.apply import SEED_TIMEOUT
 from moodle_ws.areas.courses import CourseCreate
 from tests.live.test_rehearsal_live import assert_content_45_to_50, differences
 
@@ -60,14 +58,8 @@ def manager() -> Iterator[SandboxManager]:
 def imported(manager: SandboxManager, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A seeded 4.5 site with a course of its own, dumped, tarred and imported."""
     site = manager.up(SOURCE, tree("4.5"))
-    local = local_site_of(site)
-    with site.client(timeout=SEED_TIMEOUT) as client:
-        data = generate(
-            load_plan(packaged_plan("small")),
-            0,
-            installed_formats=installed_formats(client, local),
-        )
-        apply_dataset(client, data, local=local)
+    seed_site(site, packaged_plan("small"), 0, allow_writes=False)
+    with site.client() as client:
         client.courses.create(
             [CourseCreate(fullname="History of the site", shortname=OWN_COURSE, categoryid=1)]
         )
