@@ -31,6 +31,7 @@ from moodle_ws.errors import (
     EmptyResponseError,
     HTTPStatusError,
     MaintenanceModeError,
+    MoodleAPIError,
     RedirectedError,
     RequestTimeoutError,
     TransportError,
@@ -71,9 +72,17 @@ class RetryPolicy:
     attempts: int = 3
     backoff: float = 0.25
     max_backoff: float = 4.0
+    #: Attempts of a read that Moodle answered with a transient error (TRANSIENT_ERRORS).
+    transient_attempts: int = 6
 
     def delay(self, attempt: int) -> float:
         return float(min(self.max_backoff, self.backoff * (2 ** (attempt - 1))))
+
+
+#: Moodle errors that mean "the same call may work in a moment": a cache lock another
+#: request held (Moodle 4.2's file cache locks give up after about 2.5 s, which parallel
+#: reads on a cold course cache under load exceed).
+TRANSIENT_ERRORS = frozenset({"ex_unabletolock"})
 
 
 def is_read_function(function: str) -> bool:
@@ -200,8 +209,7 @@ class MoodleClient:
         ]
         retryable = is_read_function(function) if read is None else read
         started = time.perf_counter()
-        raw = self._post_with_retry(f"{self.url}/{REST_PATH}", fields, retryable=retryable)
-        result = decode_response(raw, function=function)
+        result = self._answer(function, fields, retryable=retryable)
         log.debug("%s answered in %.0f ms", function, (time.perf_counter() - started) * 1000)
         _surface_warnings(function, result)
         return result
@@ -295,6 +303,24 @@ class MoodleClient:
         return any(f.get("name") == function for f in functions)
 
     # --- internals ---------------------------------------------------------------
+
+    def _answer(self, function: str, fields: list[tuple[str, str]], *, retryable: bool) -> Any:
+        """The decoded answer to a call; a read Moodle answers with a transient error
+        is sent again."""
+        attempt = 0
+        while True:
+            attempt += 1
+            raw = self._post_with_retry(f"{self.url}/{REST_PATH}", fields, retryable=retryable)
+            try:
+                return decode_response(raw, function=function)
+            except MoodleAPIError as exc:
+                again = retryable and exc.errorcode in TRANSIENT_ERRORS
+                if not again or attempt >= self.retry.transient_attempts:
+                    raise
+                delay = self.retry.delay(attempt)
+                log.info("retrying %s after %s (attempt %d, in %.2f s)",
+                         function, exc.errorcode, attempt + 1, delay)  # fmt: skip
+                self._sleep(delay)
 
     def _post_with_retry(
         self,

@@ -11,6 +11,7 @@ from moodle_ws import (
     ConnectError,
     HTTPStatusError,
     InvalidTokenError,
+    MoodleAPIError,
     MoodleClient,
     RequestTimeoutError,
     RetryPolicy,
@@ -128,6 +129,42 @@ def test_moodle_errors_are_not_retried() -> None:
     transport = CountingTransport(invalid)
     with pytest.raises(InvalidTokenError):
         _client(transport, []).call("core_webservice_get_site_info")
+    assert len(transport.requests) == 1
+
+
+def _unable_to_lock() -> RawResponse:
+    # Moodle 4.2.1's REST answer (its error JSON) when core_course_get_course_module
+    # lost the race for course 1's modinfo cache lock during a default-plan rehearsal;
+    # message, debug info and error code as the site's log recorded them.
+    return RawResponse(
+        200,
+        '{"exception":"moodle_exception","errorcode":"ex_unabletolock",'
+        '"message":"Unable to acquire a lock for caching.",'
+        '"debuginfo":"Unable to lock modinfo cache for course 1"}',
+    )
+
+
+def test_a_read_that_lost_a_cache_lock_is_sent_again() -> None:
+    transport = CountingTransport(_unable_to_lock, _unable_to_lock, _recorded_site_info)
+    sleeps: list[float] = []
+    info = _client(transport, sleeps).call("core_webservice_get_site_info")
+    assert info["username"] == "admin"
+    assert len(transport.requests) == 3
+    assert sleeps == [0.5, 1.0]
+
+
+def test_a_cache_lock_that_stays_taken_ends_in_moodles_error() -> None:
+    transport = CountingTransport(_unable_to_lock)
+    with pytest.raises(MoodleAPIError) as caught:
+        _client(transport, []).call("core_course_get_course_module", cmid=3)
+    assert caught.value.errorcode == "ex_unabletolock"
+    assert len(transport.requests) == RetryPolicy().transient_attempts
+
+
+def test_a_write_that_lost_a_cache_lock_is_not_sent_again() -> None:
+    transport = CountingTransport(_unable_to_lock, _recorded_site_info)
+    with pytest.raises(MoodleAPIError):
+        _client(transport, []).call("core_course_create_courses", courses=[])
     assert len(transport.requests) == 1
 
 
