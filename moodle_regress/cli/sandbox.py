@@ -222,6 +222,12 @@ def restore(
     help="An address the site had, to replace by the sandbox's (repeatable; the address "
     "its database records is found by itself).",
 )  # fmt: skip
+@click.option(
+    "--anonymise", is_flag=True,
+    help="Replace every user but the site administrators and the guest by a fake (names, "
+    "username, email, phones, address; the same fake for the same user on every import), "
+    "so that reports can be shared.",
+)  # fmt: skip
 def import_(  # noqa: PLR0917 - click passes options positionally
     name: str,
     code_dir: Path,
@@ -229,19 +235,23 @@ def import_(  # noqa: PLR0917 - click passes options positionally
     dataroot: Path,
     port: int | None,
     old_urls: tuple[str, ...],
+    anonymise: bool,
 ) -> None:
     """Bring a copy of a real site up as sandbox NAME, made safe before it serves: no
     email, no scheduled task, no external login, its addresses rewritten, a new admin
     password."""
     box = manager()
-    result = box.import_site(name, code_dir, dump, dataroot, port=port, old_urls=old_urls)
+    result = box.import_site(
+        name, code_dir, dump, dataroot, port=port, old_urls=old_urls, anonymise=anonymise
+    )
     done = result.sanitised
+    fakes = f"{result.anonymised} users replaced by fakes; " if anonymise else ""
     console.print(
         f"[bold]{name}[/]: Moodle {result.release} at {result.descriptor.url}: "
         f"{result.counts.users} users, {result.counts.courses} courses; "
         f"{done.scheduled_disabled} scheduled tasks disabled, {done.adhoc_deleted} ad hoc "
         f"tasks deleted, {', '.join(done.replaced) or 'no old address'} replaced, "
-        f"external logins off ({', '.join(done.auth_off) or 'none were on'}); "
+        f"external logins off ({', '.join(done.auth_off) or 'none were on'}); {fakes}"
         f"admin {result.descriptor.admin_username}'s password is in "
         f"{box.sandbox(name).descriptor_path} ({result.seconds:.0f} s)",
         soft_wrap=True,

@@ -43,6 +43,7 @@ from pydantic import BaseModel, SecretStr
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.files import write_atomic, write_json_atomic
 from moodle_regress.sandbox import importing, moodle, prereqs, server
+from moodle_regress.sandbox.anonymise import anonymise as anonymise_people
 from moodle_regress.sandbox.codetree import CodeTree, inspect_tree, release_tuple
 from moodle_regress.sandbox.db import (
     DEFAULT_ENGINE,
@@ -958,10 +959,12 @@ class SandboxManager:
         *,
         port: int | None = None,
         old_urls: Sequence[str] = (),
+        anonymise: bool = False,
     ) -> ImportResult:
         """Bring a copy of a real site up as sandbox ``name``: its code, its PostgreSQL
         dump and its dataroot, made safe (``php/sanitise.php``) before the web server
-        starts.  The dump and the dataroot are only read."""
+        starts, its people replaced by fakes with ``anonymise``.  The dump and the
+        dataroot are only read."""
         dump, dataroot = _passed_through(dump), _passed_through(dataroot)
         # Refused before anything is made: the dump and the dataroot as given.
         info = importing.inspect_dump(dump)
@@ -978,7 +981,10 @@ class SandboxManager:
                     f"import under another name, or `moodle-regress sandbox destroy {name}`",
                 )
             try:
-                return self._import(box, code_dir, info, dataroot, port=port, old_urls=old_urls)
+                return self._import(
+                    box, code_dir, info, dataroot,
+                    port=port, old_urls=old_urls, anonymise=anonymise,
+                )  # fmt: skip
             except importing.VersionMismatchError:
                 # Wrong code for the dump: nothing worth keeping to look at.
                 box.halt()
@@ -998,6 +1004,7 @@ class SandboxManager:
         *,
         port: int | None,
         old_urls: Sequence[str],
+        anonymise: bool,
     ) -> ImportResult:
         started = time.monotonic()
         engine = engine_named("postgres")
@@ -1066,6 +1073,7 @@ class SandboxManager:
                     f"give every address the site had with --old-url (see {log})",
                 )
             state.admin_username = sanitised.admin_username
+            anonymised = anonymise_people(copy, state.db, log=log) if anonymise else 0
             configured = moodle.configure(
                 copy, log=log, admin_password=state.admin_password, new_identity=True
             )
@@ -1084,6 +1092,7 @@ class SandboxManager:
             moodle.count_site(state.db),
             sanitised,
             time.monotonic() - started,
+            anonymised,
         )
 
     # -- restore ------------------------------------------------------------------
@@ -1272,6 +1281,8 @@ class ImportResult:
     counts: moodle.SiteCounts
     sanitised: moodle.Sanitised
     seconds: float
+    #: Users whose names, username, email, phones and address were replaced by fakes.
+    anonymised: int = 0
 
 
 def _passed_through(source: Path) -> Path:

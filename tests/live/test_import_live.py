@@ -21,7 +21,7 @@ from moodle_regress.config import load_settings
 from moodle_regress.rehearsal.pipeline import seed_site
 from moodle_regress.resources import packaged_plan
 from moodle_regress.sandbox import moodle
-from moodle_regress.sandbox.db import query
+from moodle_regress.sandbox.db import DatabaseConfig, query
 from moodle_regress.sandbox.db.base import sql_literal
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
 from moodle_regress.sandbox.manager import ImportResult, SandboxManager
@@ -33,16 +33,17 @@ SOURCE = "import-source"
 #: The dump and dataroot each copy is made from: pg_dump -Fc and a tar.gz of the
 #: dataroot; plain SQL, gzipped, and the dataroot folder itself.
 FORMATS = {"import-custom": "custom", "import-plain": "plain"}
+ANONYMISED = "import-anonymised"
 
 
 @pytest.fixture(scope="module")
 def manager() -> Iterator[SandboxManager]:
     made = SandboxManager(load_settings(), quiet=True)
-    for name in (SOURCE, *FORMATS):
+    for name in (SOURCE, *FORMATS, ANONYMISED):
         if made.sandbox(name).root.exists():
             made.sandbox(name).destroy()  # what a stopped earlier run left
     yield made
-    for name in (SOURCE, *FORMATS):
+    for name in (SOURCE, *FORMATS, ANONYMISED):
         if made.sandbox(name).root.exists():
             made.sandbox(name).destroy()
 
@@ -163,3 +164,51 @@ def test_the_source_still_answers_unchanged(
     enabled = query(state.db, f"SELECT count(*) FROM {state.db.prefix}task_scheduled "
                               "WHERE disabled = 0")  # fmt: skip
     assert int(enabled[0][0] or 0) > 0
+
+
+def people(db: DatabaseConfig) -> dict[str, tuple[str, str, str]]:
+    """username -> (email, first name, last name) of every user but admins and guest."""
+    p = db.prefix
+    rows = query(
+        db,
+        f"SELECT username, email, firstname, lastname FROM {p}user WHERE username <> 'guest'"
+        f" AND id::text NOT IN (SELECT unnest(string_to_array(value, ','))"
+        f" FROM {p}config WHERE name = 'siteadmins')",
+    )
+    return {str(u): (str(e), str(f), str(last)) for u, e, f, last in rows}
+
+
+def test_an_anonymised_copy_keeps_no_real_name_or_email(
+    manager: SandboxManager, source: SiteDescriptor, tree: Path, tmp_path: Path
+) -> None:
+    box = manager.sandbox(SOURCE)
+    db = box.state().db
+    dump, dataroot = tmp_path / "site.dump", tmp_path / "moodledata.tar"
+    env = {**os.environ, "PGPASSWORD": db.password}
+    pg = ["-h", db.host, "-p", str(db.port), "-U", db.user, "-d", db.name]
+    subprocess.run(["pg_dump", *pg, "-Fc", "-f", str(dump)], env=env, check=True)
+    subprocess.run(["tar", "-C", str(box.root), "-cf", str(dataroot), "moodledata"], check=True)
+    real = people(db)
+    assert len(real) > 10
+
+    result = manager.import_site(ANONYMISED, tree, dump, dataroot, anonymise=True)
+
+    copy_db = manager.sandbox(ANONYMISED).state().db
+    fakes = people(copy_db)
+    assert result.anonymised == len(real) == len(fakes)
+    assert result.counts == moodle.count_site(db)
+    assert not set(real) & set(fakes)
+    assert not {email for email, _, _ in real.values()} & {e for e, _, _ in fakes.values()}
+    assert not {(f, last) for _, f, last in real.values()} & {
+        (f, last) for _, f, last in fakes.values()
+    }
+    # Nowhere in the database: a data-only dump of the copy holds no real email.
+    copy_env = {**os.environ, "PGPASSWORD": copy_db.password}
+    copy_pg = ["-h", copy_db.host, "-p", str(copy_db.port), "-U", copy_db.user, "-d", copy_db.name]
+    data = subprocess.run(
+        ["pg_dump", *copy_pg, "--data-only"], env=copy_env, check=True, capture_output=True
+    ).stdout.decode()
+    assert [email for email, _, _ in real.values() if email and email in data] == []
+    # The admins are the site's own, and log in.
+    info = result.descriptor.client().site_info()
+    assert info["username"] == source.admin_username == result.descriptor.admin_username
