@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.resources import packaged_path
@@ -80,25 +81,105 @@ def run_php(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``php ARGS`` in ``cwd``; append ``$ php TITLE``, its output and exit status to
     ``log`` with secrets masked.  ``TITLE`` is what the log shows of the arguments: leave
-    passwords out of it."""
-    try:
-        result = subprocess.run(
+    passwords out of it.
+
+    The log grows as PHP prints, so ``tail -f`` follows a long install or upgrade, and a
+    run cut short (a timeout, Ctrl-C) leaves what it printed and says how it ended."""
+    with _LiveLog(log, title) as sink:
+        process = subprocess.Popen(
             [*php_command(), *args],
-            input=stdin,
-            check=False,
-            capture_output=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             cwd=str(cwd),
-            timeout=timeout,
         )
-    except subprocess.TimeoutExpired as exc:
-        _write_log(log, title, _text(exc.stdout) + _text(exc.stderr), "timed out")
-        raise PhpScriptError(
-            f"php {title} did not finish within {timeout:.0f} s",
-            f"see {log}" if log else None,
-        ) from None
-    _write_log(log, title, result.stdout + result.stderr, f"exit status {result.returncode}")
-    return result
+        outputs: tuple[list[str], list[str]] = ([], [])
+        pumps = [
+            threading.Thread(target=_pump, args=(stream, kept, sink), daemon=True)
+            for stream, kept in ((process.stdout, outputs[0]), (process.stderr, outputs[1]))
+        ]
+        if stdin is not None:
+            # A thread too: a large payload must not block while PHP fills its pipes.
+            pumps.append(threading.Thread(target=_feed, args=(process, stdin), daemon=True))
+        for pump in pumps:
+            pump.start()
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(process, pumps)
+            sink.status = "timed out"
+            raise PhpScriptError(
+                f"php {title} did not finish within {timeout:.0f} s",
+                f"see {log}" if log else None,
+            ) from None
+        except BaseException:
+            _stop(process, pumps)
+            sink.status = "interrupted"
+            raise
+        for pump in pumps:
+            pump.join()
+        sink.status = f"exit status {returncode}"
+    return subprocess.CompletedProcess(
+        [*php_command(), *args], returncode, "".join(outputs[0]), "".join(outputs[1])
+    )
+
+
+class _LiveLog:
+    """The log of one PHP run, written line by line (from two threads) as PHP prints."""
+
+    def __init__(self, path: Path | None, title: str) -> None:
+        self.path, self.title = path, title
+        self.status = "unknown"
+        self._handle: IO[str] | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _LiveLog:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("a")
+            self._write(f"$ php {redact(self.title)}\n")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._write(f"[{self.status}]\n")
+            self._handle.close()
+
+    def line(self, text: str) -> None:
+        if self._handle is not None:
+            self._write(redact(text) if text.endswith("\n") else redact(text) + "\n")
+
+    def _write(self, text: str) -> None:
+        assert self._handle is not None
+        with self._lock:
+            self._handle.write(text)
+            self._handle.flush()
+
+
+def _pump(stream: IO[str] | None, kept: list[str], sink: _LiveLog) -> None:
+    if stream is None:
+        return
+    for text in stream:
+        kept.append(text)
+        sink.line(text)
+    stream.close()
+
+
+def _feed(process: subprocess.Popen[str], text: str) -> None:
+    assert process.stdin is not None
+    try:
+        process.stdin.write(text)
+        process.stdin.close()
+    except BrokenPipeError:  # PHP ended without reading it all: its output says why
+        pass
+
+
+def _stop(process: subprocess.Popen[str], pumps: list[threading.Thread]) -> None:
+    process.kill()
+    process.wait()
+    for pump in pumps:
+        pump.join(timeout=5)
 
 
 def run_php_script(
@@ -173,21 +254,3 @@ def _register_payload_secrets(value: Any, name: str = "") -> None:
             _register_payload_secrets(item, name)
     elif isinstance(value, str) and (name == "key" or name.lower().endswith(_SECRET_SUFFIXES)):
         register_secret(value)
-
-
-def _write_log(log: Path | None, title: str, output: str, status: str) -> None:
-    if log is None:
-        return
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as handle:
-        handle.write(f"$ php {redact(title)}\n")
-        handle.write(redact(output))
-        if output and not output.endswith("\n"):
-            handle.write("\n")
-        handle.write(f"[{status}]\n")
-
-
-def _text(value: str | bytes | None) -> str:
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return value or ""

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import threading
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -80,3 +83,48 @@ def test_secrets_of_the_payload_stay_out_of_the_log(tmp_path: Path) -> None:
     text = log.read_text()
     assert "Sekrit-Key-42" not in text
     assert "MOODLE_REGRESS_RESULT" in text  # the result line is logged, masked
+
+
+SLOW = """<?php
+echo "first step done\\n";
+fwrite(STDERR, "a warning\\n");
+flush();
+sleep({seconds});
+echo "second step done\\n";
+"""
+
+
+def test_the_log_grows_while_php_runs(tmp_path: Path) -> None:
+    # A user tails install.log during a long install; a test interrupts it once it grows.
+    script = tmp_path / "slow.php"
+    script.write_text(SLOW.format(seconds=3))
+    log = tmp_path / "php.log"
+    done: list[object] = []
+    runner = threading.Thread(
+        target=lambda: done.append(run_php([str(script)], cwd=tmp_path, title="slow", log=log))
+    )
+    runner.start()
+    deadline = time.monotonic() + 10
+    while "a warning" not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, "the log stayed empty while PHP ran"
+        time.sleep(0.05)
+    assert "first step done" in log.read_text()
+    assert runner.is_alive() and not done
+    runner.join()
+    result = done[0]
+    assert isinstance(result, subprocess.CompletedProcess)
+    assert (result.stdout, result.stderr) == ("first step done\nsecond step done\n", "a warning\n")
+    assert log.read_text().endswith("second step done\n[exit status 0]\n")
+
+
+def test_a_run_that_times_out_keeps_what_it_printed(tmp_path: Path) -> None:
+    script = tmp_path / "slow.php"
+    script.write_text(SLOW.format(seconds=30))
+    log = tmp_path / "php.log"
+    with pytest.raises(PhpScriptError, match="did not finish within 1 s") as caught:
+        run_php([str(script)], cwd=tmp_path, title="slow", log=log, timeout=1)
+    assert caught.value.fix == f"see {log}"
+    text = log.read_text()
+    assert "first step done" in text
+    assert text.endswith("[timed out]\n")
+    assert "second step done" not in text
