@@ -206,8 +206,9 @@ def restore(
     "dump",
     required=True,
     type=click.Path(path_type=Path),
-    help="The site's database: a pg_dump file (custom -Fc or plain SQL; gzip, xz or zstd "
-    "compressed or not). Only read.",
+    help="The site's database: a pg_dump file (custom -Fc or plain SQL) or a mariadb-dump / "
+    "mysqldump SQL file; gzip, xz or zstd compressed or not. The sandbox's engine is the "
+    "dump's. Only read.",
 )
 @click.option(
     "--dataroot",

@@ -10,6 +10,7 @@ Moodle writes to its files).
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import re
 import shutil
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from moodle_regress.sandbox.db import open_dump
 from moodle_regress.sandbox.errors import SandboxError
@@ -33,10 +34,17 @@ DATAROOT_SKIPPED = (*DATAROOT_REBUILT, "muc")
 _DATAROOT_NAMES = frozenset({*DATAROOT_SKIPPED, "filedir", "lang", "repository", "models"})
 #: A custom-format dump (pg_dump -Fc) begins with these bytes.
 _CUSTOM_MAGIC = b"PGDMP"
-#: ``CREATE TABLE public.mdl_config (`` in a plain dump.
-_CREATE_TABLE = re.compile(rb'^CREATE TABLE (?:"?[\w$]+"?\.)?"?([\w$]+)"?\s*\(')
+#: ``CREATE TABLE public.mdl_config (`` in a plain pg_dump, ``CREATE TABLE `mdl_config` (``
+#: in a mysqldump / mariadb-dump.
+_CREATE_TABLE = re.compile(
+    rb'^CREATE TABLE (?:IF NOT EXISTS )?(?:["`]?[\w$]+["`]?\.)?["`]?([\w$]+)["`]?\s*\('
+)
 #: What only a mysqldump / mariadb-dump file has.
 _MYSQL = re.compile(rb"^(?:-- (?:MySQL|MariaDB) dump|CREATE TABLE `|/\*!40\d{3} )")
+#: The statements of ``mysqldump --databases`` that name a database: the import loads
+#: into the sandbox's own.
+_CREATE_DATABASE = re.compile(rb"^CREATE DATABASE ")
+_USE_DATABASE = re.compile(rb"^USE `((?:[^`]|``)+)`;")
 #: ``ALTER TABLE public.mdl_config OWNER TO moodle;``: roles the dump expects.
 _OWNER = re.compile(rb"OWNER TO \"?([\w$-]+)\"?;")
 #: ``215; 1259 16390 TABLE public mdl_config moodle`` in ``pg_restore --list``.
@@ -48,7 +56,7 @@ class SiteImportError(SandboxError):
 
 
 class DumpError(SiteImportError):
-    """The dump is missing, unreadable, or not a Moodle PostgreSQL dump."""
+    """The dump is missing, unreadable, or not a Moodle database dump."""
 
 
 class DatarootError(SiteImportError):
@@ -65,15 +73,17 @@ class UnsafeSiteError(SiteImportError):
 
 @dataclass
 class DumpInfo:
-    """What a dump holds: its format ("custom" or "plain"), whether it is compressed,
-    Moodle's table prefix, and the roles that own its objects (a plain dump sets
-    owners, and psql stops at a missing role)."""
+    """What a dump holds: its engine ("postgres" or "mariadb", for MySQL's and
+    MariaDB's dumps alike), its format ("custom" or "plain"), whether it is
+    compressed, Moodle's table prefix, and the roles that own its objects (a plain
+    pg_dump sets owners, and psql stops at a missing role)."""
 
     path: Path
     format: str
     compressed: bool
     prefix: str
     owners: list[str] = field(default_factory=list)
+    engine: str = "postgres"
 
 
 def prefix_from_tables(names: Iterable[str]) -> str | None:
@@ -93,7 +103,9 @@ def prefix_from_tables(names: Iterable[str]) -> str | None:
 
 def _readable(path: Path) -> None:
     if not path.is_file():
-        raise DumpError(f"no database dump at {path}", "give the path of a pg_dump file")
+        raise DumpError(
+            f"no database dump at {path}", "give the path of a pg_dump or mariadb-dump file"
+        )
     try:
         with path.open("rb") as handle:
             handle.read(1)
@@ -104,7 +116,7 @@ def _readable(path: Path) -> None:
 
 
 def inspect_dump(path: Path) -> DumpInfo:
-    """Read a PostgreSQL dump's format and table prefix (streaming: a plain dump is read
+    """Read a dump's engine, format and table prefix (streaming: a plain dump is read
     only as far as its Moodle tables; a custom one through ``pg_restore --list``)."""
     _readable(path)
     with path.open("rb") as raw:
@@ -126,26 +138,26 @@ def inspect_dump(path: Path) -> DumpInfo:
         ) from None
     prefix = prefix_from_tables(tables)
     if prefix is None:
+        what = "MySQL/MariaDB dump" if mysql else "file"
         raise DumpError(
-            f"{path} holds no Moodle PostgreSQL database (no <prefix>config, "
-            "<prefix>config_plugins and <prefix>course tables"
-            + (", and it looks like a MySQL dump)" if mysql else ")"),
-            "give a dump made by pg_dump (custom -Fc or plain SQL, optionally gzipped); "
-            "MariaDB/MySQL dumps are not supported yet",
+            f"{path} holds no Moodle database (no <prefix>config, <prefix>config_plugins "
+            f"and <prefix>course tables in this {what})",
+            "give a dump of the site's database made by pg_dump (custom -Fc or plain SQL) "
+            "or mariadb-dump / mysqldump (SQL), optionally compressed",
         )
-    return DumpInfo(path, kind, compressed, prefix, owners)
+    return DumpInfo(path, kind, compressed, prefix, owners, "mariadb" if mysql else "postgres")
 
 
 def _plain_tables(head: bytes, stream: IO[bytes]) -> tuple[list[str], list[str], bool]:
     """Table names and owner roles in a plain SQL dump, read line by line until
-    Moodle's prefix is known (pg_dump writes tables in name order: config, then
-    config_plugins, then course), and whether it is a MySQL dump instead."""
+    Moodle's prefix is known (pg_dump and mariadb-dump write tables in name order:
+    config, then config_plugins, then course), and whether it is a MySQL dump."""
     tables: list[str] = []
     owners: list[str] = []
+    mysql = False
     lines = iter(stream)
     for line in itertools.chain([head + next(lines, b"")], lines):
-        if _MYSQL.match(line):
-            return tables, owners, True
+        mysql = mysql or bool(_MYSQL.match(line))
         match = _CREATE_TABLE.match(line)
         if match:
             tables.append(match.group(1).decode(errors="replace"))
@@ -157,7 +169,7 @@ def _plain_tables(head: bytes, stream: IO[bytes]) -> tuple[list[str], list[str],
             role = owner.group(1).decode(errors="replace")
             if role not in owners:
                 owners.append(role)
-    return tables, owners, False
+    return tables, owners, mysql
 
 
 def _listed_tables(head: bytes, stream: IO[bytes]) -> list[str]:
@@ -199,6 +211,49 @@ def _feed(sink: IO[bytes], head: bytes, stream: IO[bytes]) -> None:
     finally:
         with contextlib.suppress(BrokenPipeError):
             sink.close()
+
+
+def one_database(stream: IO[bytes]) -> IO[bytes]:
+    """A MySQL/MariaDB dump as a stream without its ``CREATE DATABASE`` and ``USE``
+    statements (``mysqldump --databases`` writes them), so that it loads into the
+    sandbox's database; a dump of several databases stops with :class:`DumpError`."""
+    return io.BufferedReader(_OneDatabase(stream), 1 << 20)
+
+
+class _OneDatabase(io.RawIOBase):
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._lines = iter(stream)
+        self._pending = b""
+        self._database: bytes | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            line = next(self._lines, None)
+            if line is None:
+                return 0
+            self._pending = self._kept(line)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _kept(self, line: bytes) -> bytes:
+        if _CREATE_DATABASE.match(line):
+            return b""
+        used = _USE_DATABASE.match(line)
+        if used is None:
+            return line
+        if self._database is not None and used.group(1) != self._database:
+            names = [n.decode(errors="replace") for n in (self._database, used.group(1))]
+            raise DumpError(
+                f"the dump holds more than one database ({', '.join(names)}, ...)",
+                "dump the Moodle database alone: mariadb-dump [options] DBNAME > FILE",
+            )
+        self._database = used.group(1)
+        return b""
 
 
 # -- dataroot ----------------------------------------------------------------------

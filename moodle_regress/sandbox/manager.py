@@ -961,8 +961,9 @@ class SandboxManager:
         old_urls: Sequence[str] = (),
         anonymise: bool = False,
     ) -> ImportResult:
-        """Bring a copy of a real site up as sandbox ``name``: its code, its PostgreSQL
-        dump and its dataroot, made safe (``php/sanitise.php``) before the web server
+        """Bring a copy of a real site up as sandbox ``name``: its code, its database
+        dump (PostgreSQL's or MySQL/MariaDB's: the sandbox's engine is the dump's) and
+        its dataroot, made safe (``php/sanitise.php``) before the web server
         starts, its people replaced by fakes with ``anonymise``.  The dump and the
         dataroot are only read."""
         dump, dataroot = _passed_through(dump), _passed_through(dataroot)
@@ -1007,7 +1008,7 @@ class SandboxManager:
         anonymise: bool,
     ) -> ImportResult:
         started = time.monotonic()
-        engine = engine_named("postgres")
+        engine = engine_named(info.engine)
         with self.steps.step("Checking the code tree and prerequisites", key="checks"):
             tree = inspect_tree(code_dir)
             prereqs.check(tree, engine=engine).raise_if_missing()
@@ -1043,16 +1044,7 @@ class SandboxManager:
             server.require_free(state.db.port, f"sandbox's {engine.label}")
             db_server.start(state.db)
             engine.create_database(state.db)
-            for role in info.owners:
-                if role != state.db.user and not engine.query(
-                    state.db, f"SELECT 1 FROM pg_roles WHERE rolname = {sql_literal(role)}"
-                ):
-                    engine.query(state.db, f'CREATE ROLE "{role}" NOLOGIN')
-            if info.compressed:
-                with open_dump(info.path) as stream:
-                    engine.restore(state.db, stream)
-            else:
-                engine.restore(state.db, info.path)
+            _load_dump(engine, state.db, info)
             copy = copying.result()
             files.result()
         release, version = moodle.site_version(state.db)
@@ -1283,6 +1275,23 @@ class ImportResult:
     seconds: float
     #: Users whose names, username, email, phones and address were replaced by fakes.
     anonymised: int = 0
+
+
+def _load_dump(engine: Engine, db: DatabaseConfig, info: importing.DumpInfo) -> None:
+    """Stream the dump ``info`` describes into the sandbox's empty database ``db``."""
+    for role in info.owners:  # a plain pg_dump's: psql stops at a role it lacks
+        if role != db.user and not engine.query(
+            db, f"SELECT 1 FROM pg_roles WHERE rolname = {sql_literal(role)}"
+        ):
+            engine.query(db, f'CREATE ROLE "{role}" NOLOGIN')
+    if info.engine == "mariadb":
+        with open_dump(info.path) as stream:
+            engine.restore(db, importing.one_database(stream))
+    elif info.compressed:
+        with open_dump(info.path) as stream:
+            engine.restore(db, stream)
+    else:
+        engine.restore(db, info.path)
 
 
 def _passed_through(source: Path) -> Path:

@@ -12,7 +12,7 @@ from moodle_regress.files import write_atomic
 from moodle_regress.phprun import PhpScriptError, last_lines, run_php, run_php_script
 from moodle_regress.sandbox.codetree import CodeTree
 from moodle_regress.sandbox.db import DatabaseConfig, engine_for, query
-from moodle_regress.sandbox.db.base import PhpValue, sql_literal
+from moodle_regress.sandbox.db.base import PhpValue
 from moodle_regress.sandbox.errors import InstallError, SandboxError
 
 SERVICE = "moodle_regress"
@@ -251,12 +251,12 @@ def old_urls_left(db: DatabaseConfig, urls: Sequence[str]) -> list[str]:
     """Where any of ``urls`` is still stored ("config: 2 rows with https://..."): an
     address followed by anything that cannot continue a host or port."""
     left = []
+    engine = engine_for(db)
     for url in urls:
-        pattern = sql_literal(re.escape(url.rstrip("/")) + "($|[^A-Za-z0-9.:-])")
+        regex = re.escape(url.rstrip("/")) + "($|[^A-Za-z0-9.:-])"
         for table, column in URL_COLUMNS:
-            ((count,),) = query(
-                db, f"SELECT count(*) FROM {db.prefix}{table} WHERE {column} ~ {pattern}"
-            )
+            matches = engine.regex_match_sql(column, regex)
+            ((count,),) = query(db, f"SELECT count(*) FROM {db.prefix}{table} WHERE {matches}")
             if int(count or 0):
                 left.append(f"{table}.{column}: {count} rows with {url}")
     return left

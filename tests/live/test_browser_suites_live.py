@@ -1,5 +1,9 @@
 """The browser suites against real sandboxes: they pass on each release, and a run on
-5.0 against a 4.5 baseline shows its differences as images in the HTML report."""
+5.0 against a 4.5 baseline shows its differences as images in the HTML report.
+
+4.5 and 5.0 are the browser runs of the shared 4.5 -> 5.0 rehearsal (its sites A and B,
+B against A as baseline): running the suites again on sandboxes of their own would
+spend seven more minutes of CI on the same pages."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from moodle_regress.site import SiteDescriptor
+from tests.live.rehearsals import Rehearsal
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -60,37 +65,28 @@ def page_keys(out: Path) -> set[str]:
     return {o["key"] for o in data["observations"]}
 
 
-Run = tuple[subprocess.CompletedProcess[str], Path]
+def assert_rehearsal_suite_passed(rehearsal: Rehearsal, site: str) -> None:
+    """The browser suite of the rehearsal's site ``site`` ("A" or "B") ran and passed."""
+    runs = [s for s in rehearsal.summary["suites"] if (s["suite"], s["site"]) == ("browser", site)]
+    assert len(runs) == 1, rehearsal.summary["suites"]
+    run = runs[0]
+    log = rehearsal.out / site / "browser-pytest.log"
+    shown = log.read_text()[-6000:] if log.is_file() else "(no log)"
+    assert (run["exit_code"], run["failed"], run["errors"]) == (0, 0, 0), shown
+    assert run["passed"] > 0, shown
 
 
-@pytest.fixture(scope="module")
-def recorded(
-    live_site_factory: Callable[[str], SiteDescriptor],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Callable[[str], Run]:
-    """One run of the suites per release (each takes minutes).  5.0 runs against the
-    4.5 run as its baseline when that one passed: differences are recorded, not failed,
-    so the same run shows that 5.0 passes and what the comparison reports."""
-    done: dict[str, Run] = {}
-
-    def get(release: str) -> Run:
-        if release not in done:
-            extra: list[str] = []
-            if release == "5.0":
-                result_45, out_45 = get("4.5")
-                if result_45.returncode == 0:
-                    extra = ["--moodle-browser-baseline", str(out_45 / "browser")]
-            site = live_site_factory(release)
-            out = tmp_path_factory.mktemp(f"browser-{release}")
-            done[release] = (run_suites(site, out, "-n", "2", *extra), out)
-        return done[release]
-
-    return get
+def browser_out(rehearsal: Rehearsal, site: str) -> Path:
+    """Where the rehearsal's browser suite recorded site ``site``: ``<out>/<site>``, with
+    ``browser/`` (snapshot, shots, differences) as a run of :func:`run_suites` has it."""
+    return rehearsal.out / site
 
 
-def test_suites_pass_on_45_and_record_pages(recorded: Callable[[str], Run]) -> None:
-    result, out = recorded("4.5")
-    assert_passed(result)
+@pytest.mark.takes(minutes=12)  # the first to use the shared rehearsal (510 s in CI)
+def test_suites_pass_on_45_and_record_pages(rehearsal_45_50: Rehearsal) -> None:
+    # The rehearsal's site A: a fresh 4.5 sandbox, seeded, the browser suites run on it.
+    assert_rehearsal_suite_passed(rehearsal_45_50, "A")
+    out = browser_out(rehearsal_45_50, "A")
     keys = page_keys(out)
     for entity in ("dashboard@student", "course:topics@teacher", "theme:moove@student"):
         assert f"pages/{entity}/aria" in keys
@@ -99,16 +95,22 @@ def test_suites_pass_on_45_and_record_pages(recorded: Callable[[str], Run]) -> N
     assert len(shots) >= 15
 
 
-@pytest.mark.parametrize("release", ["5.0", "5.1"])
-def test_suites_pass_on_later_releases(release: str, recorded: Callable[[str], Run]) -> None:
-    result, out = recorded(release)
+def test_suites_pass_on_50_upgraded_from_45(rehearsal_45_50: Rehearsal) -> None:
+    assert_rehearsal_suite_passed(rehearsal_45_50, "B")
+    assert "pages/course:topics@student/aria" in page_keys(browser_out(rehearsal_45_50, "B"))
+
+
+@pytest.mark.takes(minutes=5)
+def test_suites_pass_on_a_fresh_51(
+    live_site_factory: Callable[[str], SiteDescriptor], tmp_path: Path
+) -> None:
+    out = tmp_path / "browser-5.1"
+    result = run_suites(live_site_factory("5.1"), out, "-n", "2")
     assert_passed(result)
     assert "pages/course:topics@student/aria" in page_keys(out)
 
 
-def test_50_against_45_baseline_shows_images_in_the_report(
-    recorded: Callable[[str], Run],
-) -> None:
+def test_50_against_45_baseline_shows_images_in_the_report(rehearsal_45_50: Rehearsal) -> None:
     from playwright.sync_api import sync_playwright
 
     from moodle_regress.browser.launch import launch
@@ -116,11 +118,12 @@ def test_50_against_45_baseline_shows_images_in_the_report(
     from moodle_regress.report.html import write_html_report
     from moodle_regress.snapshot import Snapshot
 
-    result_45, out_45 = recorded("4.5")
-    assert_passed(result_45)
-    baseline = out_45 / "browser"
-    result, out = recorded("5.0")  # run with the 4.5 run as its baseline
-    assert_passed(result)  # differences are recorded, they do not fail the suites
+    # B's browser suite ran with A's as its baseline: differences are recorded, they do
+    # not fail the suites.
+    assert_rehearsal_suite_passed(rehearsal_45_50, "A")
+    assert_rehearsal_suite_passed(rehearsal_45_50, "B")
+    baseline = browser_out(rehearsal_45_50, "A") / "browser"
+    out = browser_out(rehearsal_45_50, "B")
 
     differences = json.loads((out / "browser" / "differences.json").read_text())
     assert differences["baseline_release"].startswith("4.5")
@@ -138,7 +141,7 @@ def test_50_against_45_baseline_shows_images_in_the_report(
     comparison = compare(
         Snapshot.load(baseline / "snapshot.json"), Snapshot.load(out / "browser" / "snapshot.json")
     )
-    report = out / "report.html"
+    report = out / "browser-report.html"
     write_html_report(comparison, report, title="browser 4.5 -> 5.0")
 
     with sync_playwright() as pw:

@@ -25,7 +25,8 @@ from moodle_regress.resources import packaged_plan
 from moodle_regress.sandbox.live import moodle_code_tree, skip_reason
 from moodle_regress.sandbox.manager import SandboxManager
 from moodle_ws.areas.courses import CourseCreate
-from tests.live.test_rehearsal_live import assert_content_45_to_50, differences
+from tests.live.rehearsals import differences
+from tests.live.test_rehearsal_live import assert_content_45_to_50
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

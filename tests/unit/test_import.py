@@ -4,6 +4,7 @@ rebuilds, and the errors given before anything is made."""
 from __future__ import annotations
 
 import gzip
+import io
 import subprocess
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from moodle_regress.sandbox.importing import (
     archive_root,
     copy_dataroot,
     inspect_dump,
+    one_database,
     prefix_from_tables,
     skip_patterns,
 )
@@ -61,12 +63,84 @@ def test_a_plain_dump_gives_its_prefix_and_owners(tmp_path: Path, compress: bool
     assert path.read_bytes() == before
 
 
-def test_a_mysql_dump_is_refused_as_not_yet_supported(tmp_path: Path) -> None:
-    path = tmp_path / "site.sql"
-    path.write_text("".join(f"CREATE TABLE `mdl_{t}` (\n  `id` bigint\n);\n" for t in MOODLE))
+def mysql_dump(
+    prefix: str = "mdl_", database: str | None = None, tables: list[str] = MOODLE
+) -> bytes:
+    """The start of a mariadb-dump of a Moodle database, in the layout mariadb-dump
+    10.11 writes (``database``: made with ``--databases``, which names it)."""
+    lines = [
+        "/*M!999999\\- enable the sandbox mode */ ",
+        "-- MariaDB dump 10.19-10.11.14-MariaDB, for debian-linux-gnu (x86_64)",
+        "--",
+        "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;",
+    ]
+    if database is not None:
+        lines += [
+            f"CREATE DATABASE /*!32312 IF NOT EXISTS*/ `{database}` /*!40100 DEFAULT "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci */;",
+            "",
+            f"USE `{database}`;",
+        ]
+    for table in tables:
+        lines += [
+            f"DROP TABLE IF EXISTS `{prefix}{table}`;",
+            f"CREATE TABLE `{prefix}{table}` (",
+            "  `id` bigint(10) NOT NULL AUTO_INCREMENT,",
+            "  PRIMARY KEY (`id`)",
+            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;",
+            f"INSERT INTO `{prefix}{table}` VALUES (1),(2);",
+        ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("database", [None, "moodle_prod"])
+def test_a_mariadb_dump_gives_its_engine_and_prefix(tmp_path: Path, database: str | None) -> None:
+    path = tmp_path / "site.sql.gz"
+    path.write_bytes(gzip.compress(mysql_dump("m_", database)))
+    info = inspect_dump(path)
+    assert (info.engine, info.format, info.compressed, info.prefix) == (
+        "mariadb",
+        "plain",
+        True,
+        "m_",
+    )
+    assert info.owners == []
+    assert inspect_dump(_written(tmp_path / "pg.sql", plain_dump())).engine == "postgres"
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_a_mysql_dump_of_no_moodle_site_is_refused_naming_its_kind(tmp_path: Path) -> None:
+    path = _written(tmp_path / "wp.sql", mysql_dump("wp_", tables=["options", "posts"]))
     with pytest.raises(DumpError) as error:
         inspect_dump(path)
-    assert "MySQL" in error.value.message and "not supported yet" in str(error.value.fix)
+    assert "holds no Moodle database" in error.value.message
+    assert "MySQL/MariaDB dump" in error.value.message
+    assert "mariadb-dump" in str(error.value.fix)
+
+
+def test_the_loaded_dump_names_no_database_of_its_own() -> None:
+    # mysqldump --databases switches to the production database by name: the copy
+    # must load into the sandbox's.
+    dump = mysql_dump(database="moodle_prod")
+    loaded = one_database(io.BytesIO(dump)).read()
+    kept = [
+        line
+        for line in dump.splitlines(keepends=True)
+        if not line.startswith((b"CREATE DATABASE", b"USE `"))
+    ]
+    assert loaded == b"".join(kept)
+    assert b"moodle_prod" not in loaded
+    assert loaded.count(b"CREATE TABLE `mdl_") == len(MOODLE)
+
+
+def test_a_dump_of_two_databases_is_refused_while_loading() -> None:
+    two = mysql_dump(database="moodle") + mysql_dump(database="mysql", tables=["user"])
+    with pytest.raises(DumpError, match=r"more than one database \(moodle, mysql"):
+        one_database(io.BytesIO(two)).read()
 
 
 def test_a_damaged_compressed_dump_is_a_clear_error(tmp_path: Path) -> None:
@@ -168,7 +242,7 @@ def test_the_command_refuses_a_missing_dump(tmp_path: Path) -> None:
 def test_the_command_refuses_a_file_that_is_not_a_dump(tmp_path: Path) -> None:
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a dump")
     status, output = run_import(tmp_path, tmp_path / "photo.jpg", tmp_path)
-    assert status == 2 and "holds no Moodle PostgreSQL database" in output
+    assert status == 2 and "holds no Moodle database" in output
 
 
 def test_the_command_refuses_a_missing_dataroot(tmp_path: Path) -> None:

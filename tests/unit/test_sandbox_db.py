@@ -26,7 +26,7 @@ from moodle_regress.sandbox.db import (
     open_dump,
 )
 from moodle_regress.sandbox.db.base import version_at_least, version_tuple
-from moodle_regress.sandbox.db.mariadb import MariaDBServer, _rows
+from moodle_regress.sandbox.db.mariadb import MariaDB, MariaDBServer, _rows
 from moodle_regress.sandbox.db.postgres import Postgres, PostgresServer
 from moodle_regress.sandbox.errors import DatabaseError, EngineMismatchError
 from moodle_regress.sandbox.manager import ARCHIVE_FORMAT, SandboxManager, SandboxState
@@ -338,3 +338,14 @@ def test_db_and_db_url_of_different_engines_are_refused(tmp_path: Path) -> None:
     with pytest.raises(EngineMismatchError, match="--db postgres was given with a MariaDB URL"):
         manager.up("s", tree, engine="postgres", db_url="mariadb://u:p@127.0.0.1:1/m")
     assert not manager.sandbox("s").root.exists()
+
+
+def test_a_regex_match_is_written_in_each_engines_sql() -> None:
+    # An import looks for the old address with it: a backslash MariaDB read as an
+    # escape would turn "\." into "." and the check into another one.
+    regex = r"https://moodle\.example\.org($|[^A-Za-z0-9.:-])"
+    assert Postgres().regex_match_sql("value", regex) == f"value ~ '{regex}'"
+    assert MariaDB().regex_match_sql("value", regex) == (
+        r"value REGEXP 'https://moodle\\.example\\.org($|[^A-Za-z0-9.:-])'"
+    )
+    assert MariaDB().literal("it's") == "'it''s'"

@@ -200,6 +200,14 @@ class Engine(ABC):
     def table_count_sql(self, prefix_pattern: str) -> str:
         """SQL counting the current database's tables whose names are LIKE the pattern."""
 
+    def literal(self, value: str) -> str:
+        """``value`` as a string literal of this engine's SQL."""
+        return sql_literal(value)
+
+    def regex_match_sql(self, column: str, regex: str) -> str:
+        """SQL that holds where ``column`` matches ``regex`` (an extended regex)."""
+        return f"{column} ~ {self.literal(regex)}"
+
     def database_is_empty(self, db: DatabaseConfig) -> bool:
         """Whether ``db`` holds no table with Moodle's prefix."""
         pattern = db.prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"

@@ -201,6 +201,12 @@ class MariaDB(Engine):
             return f"MariaDB {version.split('-', 1)[0]}"
         return f"MySQL {version}"
 
+    def literal(self, value: str) -> str:
+        return _literal(value)
+
+    def regex_match_sql(self, column: str, regex: str) -> str:
+        return f"{column} REGEXP {_literal(regex)}"
+
     def table_count_sql(self, prefix_pattern: str) -> str:
         return (
             "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE "
