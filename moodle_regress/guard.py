@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 
 MARKER_IDNUMBER = "moodle-regress-test-site"
 MARKER_NAME = "moodle-regress test site (do not delete)"
+#: Names of what the suites make for themselves on any site (the browser suites' users
+#: and courses, the API suites' scratch entities): never a site's own.
+SUITE_PREFIXES = ("mr-b-", "mr-t-")
+
+
+def made_by_the_suites(name: str) -> bool:
+    """A course shortname or username the suites made (see ``SUITE_PREFIXES``)."""
+    return name.startswith(SUITE_PREFIXES)
 
 
 class WriteRefusedError(MoodleRegressError):

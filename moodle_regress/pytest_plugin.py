@@ -2,7 +2,8 @@
 
 Options: ``--moodle-site`` (the site under test), ``--moodle-plan`` (a seeding
 plan; default: the default plan), ``--moodle-seed`` (its seed), ``--allow-writes``
-(seed a site not marked as a test site).
+(seed a site not marked as a test site), ``--moodle-sample`` (the site's own courses
+and users in place of a plan's, for a copy of a real site).
 
 Fixtures: ``moodle_site`` (the descriptor) and ``seeded_site`` (the descriptor,
 after the plan was applied once per test run).  Under pytest-xdist the first
@@ -44,6 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--moodle-seed", type=int, default=0, help="random seed of the seeding plan (default 0)"
+    )
+    group.addoption(
+        "--moodle-sample",
+        default=None,
+        help="check the site's own courses and users, not a plan's: a sample of them read "
+        "from this file, or chosen on the site and written to it when it does not exist "
+        "(the sampled users get a known password: test sites only); give the same file "
+        "after the upgrade",
     )
     group.addoption(
         "--moodle-formats",
@@ -119,6 +128,36 @@ def seed_once(
         return result
 
 
+def sample_once(
+    descriptor: SiteDescriptor, path: Path, seed: int, *, allow_writes: bool
+) -> dict[str, Any]:
+    """The site's sample in ``path``: read, or chosen now and written (once per run,
+    whatever the number of workers); returns what ``seed_once`` returns."""
+    from moodle_regress.seeding.sample import (
+        load_sample,
+        open_sampled_accounts,
+        sample_site,
+        save_sample,
+    )
+
+    path = path.absolute()
+    with FileLock(str(path.with_name(path.name + ".lock"))):
+        if path.is_file():
+            data = load_sample(path)
+        else:
+            with descriptor.client() as client:
+                data = sample_site(client, seed)
+                open_sampled_accounts(client, data, allow_writes=allow_writes)
+            save_sample(data, path)
+    return {"tag": data.tag, "seed": data.seed, "counts": data.counts(), "summary": {},
+            "notes": [f"sampled from {data.sampled_from}"]}  # fmt: skip
+
+
+def sample_path(config: pytest.Config) -> Path | None:
+    value = config.getoption("--moodle-sample", None)
+    return Path(str(value)) if value else None
+
+
 def seeded_formats(config: pytest.Config) -> list[str] | None:
     """The formats ``--moodle-formats`` names, or None to read the site's."""
     value = config.getoption("--moodle-formats", None)
@@ -152,15 +191,29 @@ def seeded_site(
     plan_option = request.config.getoption("--moodle-plan")
     plan_path = resolve_plan(plan_option) if plan_option else default_plan()
     seed = int(request.config.getoption("--moodle-seed"))
+    allow_writes = bool(request.config.getoption("--allow-writes"))
+    sample = sample_path(request.config)
+    if sample is not None:
+        from moodle_regress.errors import MoodleRegressError
+
+        try:
+            sampled = sample_once(moodle_site, sample, seed, allow_writes=allow_writes)
+        except MoodleRegressError as exc:
+            raise pytest.UsageError(f"--moodle-sample {sample}: {exc}") from None
+        return _seeded(moodle_site, sampled)
     shared = run_shared_dir(request.config, tmp_path_factory)
     result = seed_once(
         moodle_site,
         plan_path,
         seed,
-        allow_writes=bool(request.config.getoption("--allow-writes")),
+        allow_writes=allow_writes,
         shared_dir=shared,
         formats=seeded_formats(request.config),
     )
+    return _seeded(moodle_site, result)
+
+
+def _seeded(moodle_site: SiteDescriptor, result: dict[str, Any]) -> SeededSite:
     return SeededSite(
         descriptor=moodle_site,
         tag=str(result["tag"]),

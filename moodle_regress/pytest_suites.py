@@ -18,7 +18,7 @@ import pytest
 
 from moodle_regress.guard import WriteRefusedError, ensure_writable
 from moodle_regress.observation import Normaliser
-from moodle_regress.pytest_plugin import SeededSite, seeded_formats
+from moodle_regress.pytest_plugin import SeededSite, sample_path, seeded_formats
 from moodle_regress.pytest_recording import RECORDER_KEY, TestObservations
 from moodle_regress.recording import worker_of
 from moodle_regress.resources import default_plan, resolve_plan
@@ -46,7 +46,13 @@ def moodle_client(moodle_site: SiteDescriptor) -> Generator[MoodleClient, None, 
 def seeded_dataset(
     seeded_site: SeededSite, moodle_client: MoodleClient, request: pytest.FixtureRequest
 ) -> Dataset:
-    """The plan's entities (users, courses, enrolments...) as seeded on the site."""
+    """The plan's entities (users, courses, enrolments...) as seeded on the site, or
+    with ``--moodle-sample`` the site's own, as sampled."""
+    sample = sample_path(request.config)
+    if sample is not None:
+        from moodle_regress.seeding.sample import load_sample
+
+        return load_sample(sample.absolute())
     plan_option = request.config.getoption("--moodle-plan")
     plan = load_plan(resolve_plan(plan_option) if plan_option else default_plan())
     formats = seeded_formats(request.config) or installed_formats(

@@ -521,6 +521,8 @@ def own_sandbox(release: str, *, home: Path | None, keep: bool) -> Iterator[Any]
 #: Courses of the small plan whose content the offline tests replay.
 CONTENT_COURSES = ("MR-S001", "MR-S004")
 CONTENT_USERS = ("mr-student0001", "mr-student0002", "mr-teacher001")
+#: A course of the site's own in the sample's recording: not seeded, no ``mr-`` idnumber.
+OWN_COURSE = "HIST-101"
 
 
 def record_content(site: Any, *, out: Path) -> Path:
@@ -578,6 +580,47 @@ def record_content(site: Any, *, out: Path) -> Path:
     return target
 
 
+def record_sample(site: Any, *, out: Path) -> Path:
+    """The small plan on ``site`` (made if missing: a test site) and a course of the
+    site's own, then the site sampled for the suites and the sampled accounts opened,
+    recorded (``site-sample.json``)."""
+    from moodle_regress.resources import packaged_plan
+    from moodle_regress.seeding import apply_dataset, generate, installed_formats, local_site
+    from moodle_regress.seeding.plan import load_plan
+    from moodle_regress.seeding.sample import open_sampled_accounts, sample_site
+
+    plan = load_plan(packaged_plan("small"))
+    local = local_site(site)
+    with site.client(timeout=600) as client:
+        data = generate(plan, 0, installed_formats=installed_formats(client, local))
+        apply_dataset(client, data, local=local)
+        if not client.courses.get_by_field("shortname", OWN_COURSE):
+            client.courses.create(
+                [CourseCreate(fullname="History of the site", shortname=OWN_COURSE, categoryid=1)]
+            )
+        info = client.site_info()
+    release = "{}.{}".format(*divmod(release_branch(str(info["release"])), 100))
+    recorder = RecordingTransport(
+        RequestsTransport(),
+        site_url=site.url,
+        release=release,
+        moodle_release=str(info["release"]),
+        moodle_version=str(info["version"]),
+        scrub=_scrub_paths(site),
+    )
+    recorder.recording.note = (
+        f"sample_site and open_sampled_accounts on the small plan and {OWN_COURSE}, a course "
+        "of the site's own (tests/record_fixtures.py record_sample)"
+    )
+    client = MoodleClient(site.url, site.token.get_secret_value(), transport=recorder)
+    with recorder.label("sample"):
+        open_sampled_accounts(client, sample_site(client, 0), allow_writes=False)
+    target = out / release / "site-sample.json"
+    recorder.recording.save(target)
+    print(f"{target}: {len(recorder.recording.calls)} calls recorded", file=sys.stderr)
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group(required=True)
@@ -587,10 +630,19 @@ def main(argv: list[str] | None = None) -> int:
         "--content-site",
         help="a sandbox: seed the small plan's content there if missing, record its observation",
     )
+    group.add_argument(
+        "--sample-site",
+        help="a sandbox: seed the small plan if missing, record the suites' sample of it",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--home", type=Path, help="reuse the sandbox kept under this directory")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox (stopped)")
     args = parser.parse_args(argv)
+    if args.sample_site:
+        from moodle_regress.site import resolve_site
+
+        record_sample(resolve_site(args.sample_site), out=args.out)
+        return 0
     if args.content_site:
         from moodle_regress.site import resolve_site
 

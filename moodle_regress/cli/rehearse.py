@@ -191,7 +191,7 @@ def rehearse_command(
             "(a sandbox, such as an imported copy of a site), not both and not neither"
         )
     if from_sandbox is not None:
-        tree_from, engine, plan_file = _imported_site(from_sandbox, engine, plan, suites)
+        tree_from, engine, plan_file = _imported_site(from_sandbox, engine, plan)
         (tree_to,) = code_trees(code_to)
     else:
         assert code_from is not None
@@ -204,7 +204,7 @@ def rehearse_command(
         plan=plan_file,
         from_sandbox=from_sandbox,
         seed=seed,
-        suites=_suites(suites if plan_file is not None else suites or "none"),
+        suites=_suites(suites),
         expected=expected_file,
         default_expected=default_expected,
         name=name,
@@ -221,10 +221,11 @@ def rehearse_command(
 
 
 def _imported_site(
-    name: str, engine: str | None, plan: Path | None, suites: str | None
+    name: str, engine: str | None, plan: Path | None
 ) -> tuple[Path, str, Path | None]:
     """For ``--from-sandbox``: the sandbox's code tree, its engine, and the plan (none
-    unless given: the site's own data is what is rehearsed)."""
+    unless given: the site's own data is what is rehearsed, and the suites check a
+    sample of its own courses and people)."""
     from moodle_regress.sandbox import SandboxManager
 
     state = SandboxManager(load_settings(), quiet=True).get(name).state()
@@ -232,11 +233,6 @@ def _imported_site(
         raise ToolError(
             f"--db {engine}: sandbox {name} runs on {state.db.engine}; leave --db out "
             "(a copy keeps its engine)"
-        )
-    if plan is None and suites not in (None, "none"):
-        raise ToolError(
-            f"--suites {suites}: the suites check what a plan seeded; give --plan to seed one "
-            "onto the copy too, or --suites none"
         )
     return state.code_source, state.db.engine, _plan_file(plan) if plan is not None else None
 

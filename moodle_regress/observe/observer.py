@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.progress import Progress
 
+from moodle_regress.guard import made_by_the_suites
 from moodle_regress.observation import Observation
 from moodle_regress.observe.content import CONTENT, QUESTION_BANKS, USERS_PER_COURSE
 from moodle_regress.observe.registry import Collector, Context, EntityFilter, select
@@ -37,11 +38,15 @@ def prefix_filter(prefix: str = "mr-") -> EntityFilter:
 
 
 def all_entities(kind: str, record: Mapping[str, Any]) -> bool:
-    """Every course but the front page, every user but the guest."""
+    """Every course but the front page, every user but the guest: a site's own, so not
+    what the suites made for themselves (they run between the two snapshots)."""
     if kind == "course":
-        return record.get("format") != "site"
+        return record.get("format") != "site" and not made_by_the_suites(
+            str(record.get("shortname") or "")
+        )
     if kind == "user":
-        return record.get("username") != "guest"
+        username = str(record.get("username") or "")
+        return username != "guest" and not made_by_the_suites(username)
     return True
 
 

@@ -67,7 +67,7 @@ class SuiteRun:
 @dataclass(frozen=True)
 class SuiteOptions:
     """What every suite run of a rehearsal shares (``plan``: None on a copy of a real
-    site rehearsed without one; the suites need a plan, so none run then)."""
+    site rehearsed without one: the suites then check ``sample``)."""
 
     plan: Path | None
     seed: int
@@ -78,6 +78,9 @@ class SuiteOptions:
     #: The course formats site A was seeded with (passed on to both sites' suites, so
     #: that on B, whose formats may differ, the plan means the courses it made on A).
     formats: tuple[str, ...] | None = None
+    #: Without a plan: the site's own courses and people the suites check, sampled on A
+    #: (see ``seeding.sample``), the same file for B.
+    sample: Path | None = None
 
 
 def run_suite(
@@ -136,6 +139,8 @@ def _common_args(suite: str, site_ref: str, junit: Path, options: SuiteOptions) 
     ]
     if options.plan is not None:
         args.append(f"--moodle-plan={options.plan}")
+    if options.sample is not None:
+        args.append(f"--moodle-sample={options.sample.absolute()}")
     if options.workers > 1:
         args += ["-n", str(options.workers)]
     if options.allow_writes:

@@ -43,7 +43,7 @@ from moodle_regress.snapshot import Snapshot
 STAGES = (
     ("preflight", "0. preflight: will the upgrade work?"),
     ("up", "1. sandbox from code A"),
-    ("seed", "2. seed the plan"),
+    ("seed", "2. seed the plan (none: sample the site's own)"),
     ("observe_a", "3. observe A (snapshot + suites)"),
     ("upgrade", "4. back up and upgrade to B"),
     ("adhoc", "4b. ad hoc tasks the upgrade queued"),
@@ -197,7 +197,7 @@ class Rehearsal:
 
     def seed(self, descriptor: SiteDescriptor) -> None:
         if self.options.plan is None:
-            self.board.skip("seed", "no plan: the site's own courses and users are observed")
+            self.sample(descriptor)
             return
         with self.board.run("seed") as stage:
             seeded = seed_site(descriptor, self.options.plan, self.options.seed, allow_writes=False)
@@ -211,6 +211,32 @@ class Rehearsal:
             tree = self.manager.get(self.name).tree()
             before = run_queued_tasks(tree, self.result.out / "adhoc-tasks-A.log")
             stage.detail += f"; cron: {before.summary()}"
+
+    def sample(self, descriptor: SiteDescriptor) -> None:
+        """Stage 2 without a plan: the site's own courses and users are observed; the
+        suites check a sample of them, chosen here, on A, and saved for B's suites."""
+        if not self.pipeline.suites:
+            self.board.skip("seed", "no plan: the site's own courses and users are observed")
+            return
+        from moodle_regress.seeding.sample import (
+            open_sampled_accounts,
+            sample_site,
+            save_sample,
+        )
+
+        with self.board.run("seed") as stage:
+            path = self.result.out / "site-sample.json"
+            with descriptor.client() as client:
+                data = sample_site(client, self.options.seed)
+                opened = open_sampled_accounts(client, data, allow_writes=False)
+            save_sample(data, path)
+            self.pipeline.options = replace(self.pipeline.options, sample=path)
+            formats = sorted({c.format for c in data.courses})
+            stage.detail = (
+                f"no plan: the suites check {len(data.courses)} of the site's own courses "
+                f"({', '.join(formats)}) and {opened} of its teachers and students "
+                f"(given a known password), sampled in {path.name}"
+            )
 
     def up(self) -> SiteDescriptor:
         if self.options.from_sandbox is not None:
@@ -373,9 +399,9 @@ def rehearse(
         allure_dir=out / "allure-results",
     )
     imported = options.from_sandbox is not None
-    # The suites check what a plan seeded: without one there is nothing for them.
-    suites = options.suites if options.plan is not None else ()
-    pipeline = Pipeline(board, result, suites, suite_options, expected, every_entity=imported)
+    pipeline = Pipeline(
+        board, result, options.suites, suite_options, expected, every_entity=imported
+    )
     rehearsal = Rehearsal(options, manager, pipeline, name)
     with board:
         rehearsal.run()

@@ -151,6 +151,8 @@ class Dataset:
     plan: Plan | None = None
     #: Set by :func:`namespaced`: the prefix of every course shortname and username.
     namespace: str | None = None
+    #: Set for a site's own courses and users (see ``seeding.sample``): the site's URL.
+    sampled_from: str | None = None
 
     def counts(self) -> dict[str, int]:
         return {

@@ -1,6 +1,7 @@
 """``rehearse --from-sandbox``: a copy of a real site, brought in with ``sandbox import``
 from a dump and a dataroot made by the standard tools (pg_dump -Fc, tar), rehearsed
-from 4.5 to 5.0 with its own data and no plan.
+from 4.5 to 5.0 with its own data and no plan: the API suites check a sample of its own
+courses, teachers and students.
 
 The site is a 4.5 sandbox of this test's own with the small plan and a course the
 tool did not seed (no ``mr-`` idnumber, as every course of a real site): the
@@ -95,16 +96,27 @@ def run_rehearsal(
 
 
 # Its fixture: up (kept install), the small plan, pg_dump and tar, the import (~2 min);
-# the rehearsal itself about 5 minutes.
-@pytest.mark.takes(minutes=9)
+# the rehearsal itself about 5 minutes, and the API suites on A and B about 3 more.
+@pytest.mark.takes(minutes=12)
 def test_rehearse_an_imported_site_from_45_to_50_with_its_own_data(
     manager: SandboxManager, imported: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "rehearsal"
     done, summary = run_rehearsal(imported, out)
-    statuses = {s["name"]: s["status"] for s in summary["stages"]}
-    assert statuses.pop("seed") == "skipped", done.stderr[-3000:]
+    stages = {s["name"]: s for s in summary["stages"]}
+    # No plan: the API suites (the default) check a sample of the site's own courses
+    # and people, chosen on A and checked again on B.
+    assert "the suites check" in stages["seed"]["detail"], stages["seed"]
+    statuses = {name: s["status"] for name, s in stages.items()}
     assert set(statuses.values()) == {"done"}, (statuses, done.stderr[-3000:])
+    sample = json.loads((out / "site-sample.json").read_text())["dataset"]
+    sampled = {c["shortname"] for c in sample["courses"]}
+    assert sampled and all(not name.startswith("mr-b-") for name in sampled)
+    assert {u["role_hint"] for u in sample["users"]} == {"editingteacher", "student"}
+    runs = {r["site"]: r for r in summary["suites"] if r["suite"] == "api"}
+    assert set(runs) == {"A", "B"}
+    for run in runs.values():
+        assert run["failed"] == run["errors"] == 0 and run["passed"] >= 20, run
     assert summary["restored_equal"] is True
     assert summary["release_before"].startswith("4.5")
     assert summary["release_after"].startswith("5.0")
@@ -112,6 +124,16 @@ def test_rehearse_an_imported_site_from_45_to_50_with_its_own_data(
     before = json.loads((out / "A" / "api-observer.json").read_text())
     keys = {o["key"] for o in before["observations"]}
     assert any(k.startswith(f"courses/{OWN_COURSE}/") for k in keys)
+    # The suites' checks on sampled courses, passed on both sites.
+    checks = {
+        o["key"]: o["value"]
+        for o in json.loads((out / "B" / "snapshot.json").read_text())["observations"]
+        if o["key"].startswith("checks/api/test_enrolments::test_enrolled_users")
+    }
+    assert checks and set(checks.values()) == {"passed"}, checks
+    # What the suites made for themselves is not taken for the site's own.
+    after = json.loads((out / "B" / "api-observer.json").read_text())
+    assert not any("/mr-t-" in o["key"] or "/mr-b-" in o["key"] for o in after["observations"])
     assert before["meta"]["plan"] is None
     # What 5.0 did to the site's real courses: the same as on a fresh rehearsal.
     found = differences(out)

@@ -100,3 +100,30 @@ def test_the_suites_read_the_formats_option(tmp_path: Path) -> None:
     assert run("--moodle-formats=topics, weeks", expected="topics,weeks") == 0
     assert run(expected="") == 0
     assert run("--moodle-formats=topics", expected="weeks") == 1  # the test can fail
+
+
+def test_both_sites_suites_check_the_sample_site_a_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A copy of a real site rehearsed without a plan: the suites must check its own
+    # courses and people (as sampled on A), not the default plan's, on both sites.
+    seen: list[list[str]] = []
+
+    def fake_run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(args)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.chdir(tmp_path)
+    options = SuiteOptions(
+        plan=None,
+        seed=0,
+        workers=1,
+        expected=None,
+        allure_dir=tmp_path / "allure",
+        sample=Path("site-sample.json"),
+    )
+    for label in ("A", "B"):
+        run_suite("api", "site.json", tmp_path / label, label=label, options=options, baseline=None)
+    assert all(f"--moodle-sample={tmp_path / 'site-sample.json'}" in a for a in seen)
+    assert not any(a.startswith("--moodle-plan") for args in seen for a in args)

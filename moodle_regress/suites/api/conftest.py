@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -42,6 +42,14 @@ def role_ids(dataset: Dataset) -> dict[str, int]:
 def without_scratch(usernames: Iterable[str]) -> list[str]:
     """Usernames minus those of scratch users other tests (other workers) made."""
     return sorted(u for u in usernames if not u.startswith(SCRATCH_PREFIX))
+
+
+def lacking(dataset: Dataset, what: str) -> NoReturn:
+    """A test's data is missing: the plan's fault (fail), or, on a site's own sampled
+    courses and users, the site's nature (skip: a site need not have everything)."""
+    if dataset.sampled_from is not None:
+        pytest.skip(f"the site's sampled courses have no {what}")
+    pytest.fail(f"the plan has no {what}")
 
 
 def course_id(client: MoodleClient, shortname: str) -> int:
@@ -97,9 +105,13 @@ def password_of(dataset: Dataset, username: str) -> str:
 
 
 def enrolled_with_role(dataset: Dataset, shortname: str, role: str) -> list[str]:
-    return sorted(
-        u for u, roles in enrolments_of_course(dataset, shortname).items() if role in roles
-    )
+    """Who holds ``role`` in the course and can sign in: on a sampled site, only the
+    sampled people have a password the suites know."""
+    holders = (u for u, roles in enrolments_of_course(dataset, shortname).items() if role in roles)
+    if dataset.sampled_from is not None:
+        known = {u.username for u in dataset.users}
+        holders = (u for u in holders if u in known)
+    return sorted(holders)
 
 
 def default_category(client: MoodleClient) -> int:

@@ -20,6 +20,7 @@ from moodle_regress.suites.api.conftest import (
     course_id,
     courses_with_hidden_sections,
     enrolled_with_role,
+    lacking,
     password_of,
     visible_courses,
 )
@@ -47,7 +48,8 @@ def test_seeded_sections_match_the_plan(
     moodle_client: MoodleClient, seeded_dataset: Dataset, observe: TestObservations
 ) -> None:
     courses = [c for c in seeded_dataset.courses if c.format in SECTIONED]
-    assert courses, "the plan seeded no topics or weeks course"
+    if not courses:
+        lacking(seeded_dataset, "topics or weeks course")
     ids = {c.shortname: course_id(moodle_client, c.shortname) for c in courses}
     contents = dict(
         zip(
@@ -150,7 +152,7 @@ def course_with_hidden_sections(seeded_dataset: Dataset) -> tuple[str, str, str]
         teachers = enrolled_with_role(seeded_dataset, course.shortname, "editingteacher")
         if students and teachers:
             return course.shortname, students[0], teachers[0]
-    pytest.fail("the plan has no visible course with a hidden section, a student and a teacher")
+    lacking(seeded_dataset, "visible course with a hidden section, a student and a teacher")
 
 
 def test_student_sees_less_than_the_teacher(

@@ -19,7 +19,7 @@ import pytest
 from moodle_regress.observe import OBSERVER_FUNCTIONS
 from moodle_regress.pytest_recording import TestObservations
 from moodle_regress.seeding import Dataset
-from moodle_regress.suites.api.conftest import courses_of_user, password_of
+from moodle_regress.suites.api.conftest import courses_of_user, lacking, password_of
 from moodle_ws import MoodleClient
 
 #: What this tool itself calls: the observer, the seeder and these suites.
@@ -123,7 +123,7 @@ def student_client(
     for user in seeded_dataset.users:
         if user.role_hint == "student" and courses_of_user(seeded_dataset, user.username):
             return user_client(user.username, password_of(seeded_dataset, user.username))
-    pytest.fail("the plan has no enrolled student")
+    lacking(seeded_dataset, "enrolled student")
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))
