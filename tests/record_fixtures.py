@@ -542,15 +542,7 @@ def record_content(site: Any, *, out: Path) -> Path:
         data = generate(plan, 0, installed_formats=installed_formats(client, local))
         apply_dataset(client, data, local=local)
         info = client.site_info()
-    release = "{}.{}".format(*divmod(release_branch(str(info["release"])), 100))
-    recorder = RecordingTransport(
-        RequestsTransport(),
-        site_url=site.url,
-        release=release,
-        moodle_release=str(info["release"]),
-        moodle_version=str(info["version"]),
-        scrub=_scrub_paths(site),
-    )
+    release, recorder = _site_recorder(site, info)
     recorder.recording.note = (
         f"ApiObserver with content over {', '.join(CONTENT_COURSES)} of the small plan "
         "(tests/record_fixtures.py record_content)"
@@ -599,15 +591,7 @@ def record_sample(site: Any, *, out: Path) -> Path:
                 [CourseCreate(fullname="History of the site", shortname=OWN_COURSE, categoryid=1)]
             )
         info = client.site_info()
-    release = "{}.{}".format(*divmod(release_branch(str(info["release"])), 100))
-    recorder = RecordingTransport(
-        RequestsTransport(),
-        site_url=site.url,
-        release=release,
-        moodle_release=str(info["release"]),
-        moodle_version=str(info["version"]),
-        scrub=_scrub_paths(site),
-    )
+    release, recorder = _site_recorder(site, info)
     recorder.recording.note = (
         f"sample_site and open_sampled_accounts on the small plan and {OWN_COURSE}, a course "
         "of the site's own (tests/record_fixtures.py record_sample)"
@@ -673,6 +657,20 @@ def main(argv: list[str] | None = None) -> int:
             cfg=cfg,
         )
     return 0
+
+
+def _site_recorder(site: Any, info: dict[str, Any]) -> tuple[str, RecordingTransport]:
+    """The release (``4.5``) of a sandbox and a recorder of its answers."""
+    release = "{}.{}".format(*divmod(release_branch(str(info["release"])), 100))
+    recorder = RecordingTransport(
+        RequestsTransport(),
+        site_url=site.url,
+        release=release,
+        moodle_release=str(info["release"]),
+        moodle_version=str(info["version"]),
+        scrub=_scrub_paths(site),
+    )
+    return release, recorder
 
 
 def _scrub_paths(site: Any) -> list[tuple[str, str]]:
