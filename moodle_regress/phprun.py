@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.resources import packaged_path
+from moodle_regress.timing import CLOCK
 from moodle_ws.redaction import redact, register_secret
 
 RESULT_PREFIX = "MOODLE_REGRESS_RESULT "
@@ -85,7 +86,7 @@ def run_php(
 
     The log grows as PHP prints, so ``tail -f`` follows a long install or upgrade, and a
     run cut short (a timeout, Ctrl-C) leaves what it printed and says how it ended."""
-    with _LiveLog(log, title) as sink:
+    with CLOCK.busy("moodle"), _LiveLog(log, title) as sink:
         process = subprocess.Popen(
             [*php_command(), *args],
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,

@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from moodle_regress.config import Settings, load_settings
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.files import write_atomic
+from moodle_regress.timing import TimedTransport
 from moodle_regress.validation import InvalidDocumentError, validate_secret_json
 from moodle_ws import MoodleClient
 from moodle_ws.redaction import register_secret
+from moodle_ws.transport import RequestsTransport
 
 DESCRIPTOR_NAME = "site.json"
 TOKEN_ENV = "MOODLE_REGRESS_TOKEN"
@@ -64,8 +66,16 @@ class SiteDescriptor(BaseModel):
         if self.admin_password is not None:
             register_secret(self.admin_password.get_secret_value())
 
-    def client(self, **kwargs: object) -> MoodleClient:
-        return MoodleClient(self.url, self.token.get_secret_value(), **kwargs)  # type: ignore[arg-type]
+    def client(self, *, timeout: float = 30.0, max_workers: int = 8) -> MoodleClient:
+        """A client of the site whose requests count as Moodle's time (see ``timing``)."""
+        transport = TimedTransport(RequestsTransport(pool_size=max(16, max_workers * 2)))
+        return MoodleClient(
+            self.url,
+            self.token.get_secret_value(),
+            timeout=timeout,
+            max_workers=max_workers,
+            transport=transport,
+        )
 
     def save(self, path: Path) -> None:
         data = json.loads(self.model_dump_json())

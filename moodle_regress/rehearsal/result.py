@@ -13,6 +13,7 @@ from moodle_regress.errors import MoodleRegressError
 from moodle_regress.rehearsal.stages import Stage
 from moodle_regress.rehearsal.suites import SuiteRun
 from moodle_regress.sandbox.adhoc import AdhocResult
+from moodle_regress.timing import ANY, KINDS
 
 
 class RehearsalError(MoodleRegressError):
@@ -81,6 +82,8 @@ class RehearsalResult:
                     "name": s.name,
                     "status": s.status,
                     "seconds": round(s.seconds, 2),
+                    "shares": {k: round(v, 2) for k, v in s.shares.items()},
+                    "own_seconds": round(s.own_seconds, 2),
                     "detail": s.detail,
                 }
                 for s in self.stages
@@ -103,15 +106,33 @@ class RehearsalResult:
 def print_summary(result: RehearsalResult, console: Console) -> None:
     """The final lines: stage times, differences, where the report is."""
     table = Table(title="stages", show_edge=False)
-    table.add_column("stage")
-    table.add_column("status")
-    table.add_column("seconds", justify="right")
+    for name in ("stage", "status"):
+        table.add_column(name)
+    for name in ("seconds", "Moodle", "database", "suites", "tool's own"):
+        table.add_column(name, justify="right")
     for stage in result.stages:
-        table.add_row(stage.title, stage.status, f"{stage.seconds:.1f}")
-    table.add_row("total", "", f"{sum(s.seconds for s in result.stages):.1f}")
+        table.add_row(
+            stage.title, stage.status, *_times(stage.seconds, stage.shares, stage.own_seconds)
+        )
+    total = sum(s.seconds for s in result.stages)
+    totals = {k: sum(s.shares.get(k, 0.0) for s in result.stages) for k in (*KINDS, ANY)}
+    own = sum(s.own_seconds for s in result.stages)
+    table.add_row("total", "", *_times(total, totals, own))
     console.print(table)
+    if total > 0:
+        console.print(
+            f"the tool's own time: {own:.0f} s of {total:.0f} s ({own / total:.0%}); "
+            f"Moodle's (its PHP processes, its answers) {totals['moodle']:.0f} s"
+        )
     for line in _outcome_lines(result):
         console.print(line)
+
+
+def _times(seconds: float, shares: dict[str, float], own: float) -> list[str]:
+    """A row's seconds: the whole, each kind's share, and the tool's own."""
+    if not shares:  # a stage that did not run
+        return [f"{seconds:.1f}", "", "", "", ""]
+    return [f"{seconds:.1f}", *(f"{shares.get(k, 0.0):.1f}" for k in KINDS), f"{own:.1f}"]
 
 
 def _outcome_lines(result: RehearsalResult) -> list[str]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+
+from moodle_regress.timing import ANY, CLOCK, since
 
 #: ``incomplete``: the stage ran to its end, but what it ran found faults of its own
 #: (a suite check that failed or errored), said in its detail.
@@ -34,6 +36,15 @@ class Stage:
     detail: str = ""
     #: Set by the stage's work: it ends ``incomplete`` rather than ``done``.
     incomplete: bool = False
+    #: Seconds of the stage spent on Moodle's work, the database's tools and the
+    #: suites, and on anything of those (see :mod:`moodle_regress.timing`).
+    shares: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def own_seconds(self) -> float:
+        """The tool's own time in the stage: all but Moodle's, the database's and the
+        suites' work."""
+        return max(0.0, self.seconds - self.shares.get(ANY, 0.0))
 
 
 class StageBoard:
@@ -77,7 +88,7 @@ class StageBoard:
         stage = self.get(name)
         stage.status, stage.incomplete = "running", False
         self._refresh()
-        started = time.monotonic()
+        started, busy = time.monotonic(), CLOCK.reading()
         try:
             yield stage
         except BaseException:
@@ -87,6 +98,7 @@ class StageBoard:
             stage.status = "incomplete" if stage.incomplete else "done"
         finally:
             stage.seconds = time.monotonic() - started
+            stage.shares = since(busy)
             self._refresh()
             if self._live is None:
                 self.console.print(

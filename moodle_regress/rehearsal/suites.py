@@ -19,6 +19,7 @@ from pathlib import Path
 
 from moodle_regress.observation import Observation, Source, make_key
 from moodle_regress.resources import suite_dir
+from moodle_regress.timing import CLOCK
 
 SUITES = ("api", "browser")
 
@@ -110,7 +111,7 @@ def run_suite(
     args = [*_common_args(suite, site_ref, junit, options), *recording]
     env = dict(os.environ)
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
-    with log.open("w") as handle:
+    with CLOCK.busy("suites"), log.open("w") as handle:
         completed = subprocess.run(
             args, cwd=out, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
         )

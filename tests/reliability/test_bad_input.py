@@ -326,10 +326,10 @@ def test_rehearse_from_a_sandbox_that_does_not_exist(tmp_path: Path, run_cli: Ru
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["--suites", "api"], ("--suites api", "give --plan", "--suites none")),
+        (["--suites", "apis"], ("choose from api, browser", "or none")),
         (["--db", "postgres"], ("--db postgres", "runs on mariadb", "leave --db out")),
     ],
-    ids=["suites without a plan", "another engine"],
+    ids=["an unknown suite", "another engine"],
 )
 def test_rehearse_from_a_sandbox_refuses_options_that_do_not_fit(
     tmp_path: Path, run_cli: RunCli, args: list[str], fragments: tuple[str, ...]

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from moodle_regress.sandbox.codetree import CodeTree
 from moodle_regress.sandbox.errors import DatabaseError
+from moodle_regress.timing import CLOCK
 
 #: Sandboxes made before there was a choice of engine have none in their state.
 DEFAULT_ENGINE: Final = "postgres"
@@ -264,15 +265,16 @@ def run_tool(
         if text_input is not None
         else {"stdin": stdin if stdin is not None else subprocess.DEVNULL}
     )
-    result = subprocess.run(
-        list(command),
-        env=dict(env),
-        **feed,
-        stdout=stdout if stdout is not None else subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        check=False,
-        cwd="/",
-    )
+    with CLOCK.busy("database"):
+        result = subprocess.run(
+            list(command),
+            env=dict(env),
+            **feed,
+            stdout=stdout if stdout is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            check=False,
+            cwd="/",
+        )
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip()[-800:] or "no message"
         raise DatabaseError(f"{what} failed: {message}", fix)
@@ -289,6 +291,16 @@ def feed_tool(
     rest: IO[bytes],
 ) -> None:
     """Run a tool reading ``head`` then the rest of a stream on its stdin."""
+    with CLOCK.busy("database"):
+        status, errors = _fed(command, env, head, rest)
+    if status != 0:
+        message = b"".join(errors).decode(errors="replace").strip()[-800:] or "no message"
+        raise DatabaseError(f"{what} failed: {message}", fix)
+
+
+def _fed(
+    command: Sequence[str], env: Mapping[str, str], head: bytes, rest: IO[bytes]
+) -> tuple[int, list[bytes]]:
     process = subprocess.Popen(
         list(command),
         env=dict(env),
@@ -309,9 +321,7 @@ def feed_tool(
         shutil.copyfileobj(rest, sink, 1 << 20)
     status = process.wait()
     reader.join()
-    if status != 0:
-        message = b"".join(errors).decode(errors="replace").strip()[-800:] or "no message"
-        raise DatabaseError(f"{what} failed: {message}", fix)
+    return status, errors
 
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
