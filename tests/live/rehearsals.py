@@ -69,6 +69,11 @@ def assert_complete(summary: dict[str, Any], done: subprocess.CompletedProcess[s
     # The run prints its stages with their times, and where the report is.
     assert "total" in done.stderr
     assert "report:" in done.stderr
+    # ... and where the time went: the upgrade is mostly Moodle's upgrader.
+    assert "the tool's own time:" in done.stderr
+    upgrade = next(s for s in summary["stages"] if s["name"] == "upgrade")
+    assert upgrade["shares"]["moodle"] > upgrade["seconds"] / 2, upgrade
+    assert 0 <= upgrade["own_seconds"] < upgrade["seconds"]
     assert Path(summary["backup"]).is_file()
 
 
