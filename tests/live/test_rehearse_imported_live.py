@@ -123,15 +123,19 @@ def assert_suites_checked_the_sample(summary: dict[str, Any], out: Path) -> None
     assert {u["role_hint"] for u in sample["users"]} == {"editingteacher", "student"}
     runs = {r["site"]: r for r in summary["suites"] if r["suite"] == "api"}
     assert set(runs) == {"A", "B"}
-    for run in runs.values():
-        assert run["failed"] == run["errors"] == 0 and run["passed"] >= 20, run
-    # The suites' checks on sampled courses, passed on both sites.
-    checks = {
-        o["key"]: o["value"]
-        for o in json.loads((out / "B" / "snapshot.json").read_text())["observations"]
-        if o["key"].startswith("checks/api/test_enrolments::test_enrolled_users")
-    }
-    assert checks and set(checks.values()) == {"passed"}, checks
+    # Every check ran on both sites, and none failed for a reason of its own (a test
+    # whose only fault is a difference from A's baseline counts as passed: that
+    # difference is in the report, like any other).
+    for label in ("A", "B"):
+        observed = json.loads((out / label / "snapshot.json").read_text())["observations"]
+        checks = {o["key"]: str(o["value"]) for o in observed if o["key"].startswith("checks/api/")}
+        faults = {k: v for k, v in checks.items() if v.startswith(("failed", "error"))}
+        assert not faults, (label, faults)
+        assert sum(v == "passed" for v in checks.values()) >= 20, (label, checks)
+        # Among them: the sampled courses' enrolments, as the site had them on A.
+        assert checks["checks/api/test_enrolments::test_enrolled_users_of_seeded_courses"] == (
+            "passed"
+        )
     # What the suites made for themselves is not taken for the site's own.
     after = json.loads((out / "B" / "api-observer.json").read_text())
     assert not any("/mr-t-" in o["key"] or "/mr-b-" in o["key"] for o in after["observations"])
