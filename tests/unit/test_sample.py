@@ -118,3 +118,30 @@ def test_a_bad_sample_file_is_a_clear_error(tmp_path: Path, text: str, cause: st
     with pytest.raises(SampleError, match=cause) as caught:
         load_sample(path)
     assert caught.value.fix
+
+
+def test_the_browser_suite_checks_each_sampled_course(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from moodle_regress.resources import suite_dir
+
+    data = sample_site(replayed()[0], 0)
+    save_sample(data, tmp_path / "sample.json")
+    module = suite_dir("browser") / "test_site_courses.py"
+
+    def collected(*options: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+             str(module), *options],
+            cwd=tmp_path, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return [line for line in done.stdout.splitlines() if "::" in line]
+
+    ids = collected(f"--moodle-sample={tmp_path / 'sample.json'}")
+    for course in data.courses:
+        for seen_as in ("student", "teacher"):
+            wanted = f"test_a_sampled_course_page[{course.shortname}-chromium-{seen_as}]"
+            assert any(i.endswith(wanted) for i in ids), (wanted, ids)
+    # Without a sample there is no site course to check.
+    assert not any(c.shortname in i for i in collected() for c in data.courses)
