@@ -25,3 +25,36 @@ def rehearsal_45_50(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
         out=out,
     )
     return Rehearsal(done, summary, out)
+
+
+# --- two live tests at once (pytest -n 2 --dist loadgroup) ---------------------------
+# Each module's tests stay on one worker (they share its module-scoped sandboxes), and
+# the modules that read the shared 4.5 -> 5.0 rehearsal share a worker with it.  The
+# heaviest groups (by their takes marks) go first, so that the two workers end about
+# together rather than one of them starting the longest group last.
+SHARED_REHEARSAL = ("test_rehearsal_live", "test_browser_suites_live")
+
+
+def _group_of(item: pytest.Item) -> str:
+    module = item.path.stem
+    return "rehearsal-45-50" if module in SHARED_REHEARSAL else module
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from conftest import test_needs
+
+    weight: dict[str, float] = {}
+    for item in items:
+        if item.path.parent.name != "live":
+            continue
+        group = _group_of(item)
+        item.add_marker(pytest.mark.xdist_group(group))
+        weight[group] = weight.get(group, 0.0) + test_needs(item)
+    if weight:
+        order = {g: i for i, g in enumerate(sorted(weight, key=lambda g: (-weight[g], g)))}
+
+        def position(item: pytest.Item) -> int:
+            live = item.path.parent.name == "live"
+            return order.get(_group_of(item), -1) if live else -1
+
+        items.sort(key=position)
