@@ -142,16 +142,29 @@ def assert_suites_checked_the_sample(summary: dict[str, Any], out: Path) -> None
 
 
 # Its fixture: up (kept install), the small plan, pg_dump and tar, the import (~2 min);
-# the rehearsal itself about 5 minutes, and the API suites on A and B about 3 more.
-@pytest.mark.takes(minutes=12)
+# the rehearsal itself about 5 minutes, the API suites on A and B about 3 more and the
+# browser suites about 8.
+@pytest.mark.takes(minutes=18)
 def test_rehearse_an_imported_site_from_45_to_50_with_its_own_data(
     manager: SandboxManager, imported: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "rehearsal"
-    done, summary = run_rehearsal(imported, out, "--expected", "4.5-to-5.0")
+    done, summary = run_rehearsal(
+        imported, out, "--expected", "4.5-to-5.0", "--suites", "api,browser"
+    )
     statuses = {s["name"]: s["status"] for s in summary["stages"]}
     assert set(statuses.values()) == {"done"}, (statuses, done.stderr[-3000:])
     assert_suites_checked_the_sample(summary, out)
+    # The browser suites opened the sampled courses as their own teachers and students.
+    for label in ("A", "B"):
+        observed = json.loads((out / label / "snapshot.json").read_text())["observations"]
+        pages = {
+            o["key"]: str(o["value"])
+            for o in observed
+            if o["key"].startswith("checks/browser/test_site_courses::test_a_sampled_course_page")
+        }
+        assert any(v == "passed" for v in pages.values()), (label, pages)
+        assert not [v for v in pages.values() if v.startswith(("failed", "error"))], pages
     assert summary["restored_equal"] is True
     assert summary["release_before"].startswith("4.5")
     assert summary["release_after"].startswith("5.0")
