@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.live.rehearsals import Rehearsal, rehearse, tree
@@ -27,17 +30,29 @@ def rehearsal_45_50(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
     return Rehearsal(done, summary, out)
 
 
-# --- two live tests at once (pytest -n 2 --dist loadgroup) ---------------------------
+# --- two live tests at once (pytest -n 2) ---------------------------------------------
 # Each module's tests stay on one worker (they share its module-scoped sandboxes), and
 # the modules that read the shared 4.5 -> 5.0 rehearsal share a worker with it.  The
 # heaviest groups (by their takes marks) go first, so that the two workers end about
-# together rather than one of them starting the longest group last.
+# together rather than one of them starting the longest group last.  (A scheduler of
+# our own: pytest-xdist's xdist_group marks do not group under pytest 9.)
 SHARED_REHEARSAL = ("test_rehearsal_live", "test_browser_suites_live")
 
 
-def _group_of(item: pytest.Item) -> str:
-    module = item.path.stem
-    return "rehearsal-45-50" if module in SHARED_REHEARSAL else module
+def group_of(nodeid: str) -> str:
+    """The worker group of a test: its module, or the shared rehearsal's."""
+    module = nodeid.split("::", 1)[0].split("@", 1)[0]
+    return "rehearsal-45-50" if Path(module).stem in SHARED_REHEARSAL else module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return ModuleGroups(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -45,16 +60,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     weight: dict[str, float] = {}
     for item in items:
-        if item.path.parent.name != "live":
-            continue
-        group = _group_of(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-        weight[group] = weight.get(group, 0.0) + test_needs(item)
+        if item.path.parent.name == "live":
+            group = group_of(item.nodeid)
+            weight[group] = weight.get(group, 0.0) + test_needs(item)
     if weight:
         order = {g: i for i, g in enumerate(sorted(weight, key=lambda g: (-weight[g], g)))}
 
         def position(item: pytest.Item) -> int:
             live = item.path.parent.name == "live"
-            return order.get(_group_of(item), -1) if live else -1
+            return order.get(group_of(item.nodeid), -1) if live else -1
 
         items.sort(key=position)
