@@ -48,6 +48,10 @@ def group_of(nodeid: str) -> str:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadScopeScheduling
 
+    # Groups in our order (heaviest first), not xdist's (most tests first: the modules
+    # of many quick tests went first and the long rehearsals queued on one worker).
+    config.option.loadscopereorder = False
+
     class ModuleGroups(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             return group_of(nodeid)
