@@ -46,20 +46,30 @@ def read_sandbox_contract(code_dir: Path, *, log: Path | None = None) -> dict[st
     return run_contract_script(code_dir, log=log)
 
 
-def _same_version(manager: SandboxManager, tree: CodeTree) -> Sandbox | None:
+def same_version_sandbox(manager: SandboxManager, tree: CodeTree) -> Sandbox | None:
+    """A usable sandbox of the tree's release, one whose database runs first.
+
+    A sandbox left half-made (an install, upgrade or restore that stopped short, such as
+    the fresh install of a release whose plugin fails) cannot be started, so it is passed
+    over rather than failing the read.
+    """
+    found: list[tuple[bool, Sandbox]] = []
     for status in manager.list():
+        if status.unusable:
+            continue
         box = manager.sandbox(status.name)
         state = box.state()
         if state.version == str(tree.version) and state.release == tree.release:
-            return box
-    return None
+            found.append((status.db_running, box))
+    found.sort(key=lambda pair: not pair[0])  # stable: running first, else by name
+    return found[0][1] if found else None
 
 
 @contextmanager
 def site_for_tree(manager: SandboxManager, tree: CodeTree) -> Iterator[Sandbox]:
     """An installed site of the tree's version, its database running; one this brought
     up or started is stopped afterwards (and kept for the next time)."""
-    box = _same_version(manager, tree)
+    box = same_version_sandbox(manager, tree)
     ours = box is None or not box.status().db_running
     if box is None:
         name = f"contract-{tree.branch}-{str(tree.version).replace('.', '-')}"
