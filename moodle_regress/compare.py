@@ -13,12 +13,13 @@ the difference keeps the comparison (with its highlighted image) for the report.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from moodle_regress.observation import Observation, canonical, split_key
-from moodle_regress.snapshot import Snapshot
+from moodle_regress.observation import SITE_ENTITY, Observation, canonical, split_key
+from moodle_regress.snapshot import Snapshot, SnapshotReader, UnsortedSnapshotError
 
 if TYPE_CHECKING:
     from moodle_regress.browser.visual import VisualDiff
@@ -247,29 +248,117 @@ def compare(
     difference below which a pixel is unchanged; the browser suite's defaults when
     None).  Each comparison of pictures is kept in ``visual_checks``.
     """
-    old = before.observations
-    new = after.observations
     result = Comparison(before, after, [], 0)
-    for key in sorted(old.keys() | new.keys()):
-        a = old.get(key)
-        b = new.get(key)
-        if a is None:
-            result.differences.append(Difference(key, "added", None, b))
-        elif b is None:
-            result.differences.append(Difference(key, "removed", a, None))
+    pairs = _aligned(_in_key_order(before), _in_key_order(after))
+    _compare_pairs(result, pairs, visual=visual, threshold=threshold, tolerance=tolerance)
+    return result
+
+
+#: Areas read whole after the comparison (the contract classification and the
+#: upgrade-note matching look across them); site-wide facts (entity ``@site``) too.
+WHOLE_AREAS = frozenset({"contract", "webservice", "plugins"})
+
+
+def compare_files(
+    before: Path,
+    after: Path,
+    *,
+    visual: bool = True,
+    threshold: float | None = None,
+    tolerance: int | None = None,
+) -> Comparison:
+    """:func:`compare` of two snapshot files, streamed: the files are read side by side
+    in key order, and only the differences, the :data:`WHOLE_AREAS` and site-wide
+    facts are held, so two snapshots of a large site compare in bounded memory.
+
+    The comparison's ``before`` and ``after`` hold just those observations (with
+    their files' paths, for attachments).  A file not in key order (written by
+    another tool) is loaded whole instead.
+    """
+    old, new = SnapshotReader(before), SnapshotReader(after)
+    result = Comparison(Snapshot(old.meta, path=before), Snapshot(new.meta, path=after), [], 0)
+    try:
+        pairs = _kept(_aligned(old, new), result.before, result.after)
+        _compare_pairs(result, pairs, visual=visual, threshold=threshold, tolerance=tolerance)
+    except UnsortedSnapshotError:
+        return compare(
+            Snapshot.load(before),
+            Snapshot.load(after),
+            visual=visual,
+            threshold=threshold,
+            tolerance=tolerance,
+        )
+    for diff in result.differences:  # what the explanations look up
+        if diff.before is not None:
+            result.before.add(diff.before)
+        if diff.after is not None:
+            result.after.add(diff.after)
+    return result
+
+
+Pair = tuple[Observation | None, Observation | None]
+
+
+def _in_key_order(snapshot: Snapshot) -> Iterator[Observation]:
+    observations = snapshot.observations
+    return (observations[key] for key in sorted(observations))
+
+
+def _aligned(old: Iterable[Observation], new: Iterable[Observation]) -> Iterator[Pair]:
+    """Two key-ordered streams side by side: each key with its observation on either
+    side (None where a side lacks it)."""
+    olds, news = iter(old), iter(new)
+    a, b = next(olds, None), next(news, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a.key < b.key):
+            yield a, None
+            a = next(olds, None)
+        elif a is None or b.key < a.key:
+            yield None, b
+            b = next(news, None)
+        else:
+            yield a, b
+            a, b = next(olds, None), next(news, None)
+
+
+def _kept(pairs: Iterator[Pair], before: Snapshot, after: Snapshot) -> Iterator[Pair]:
+    for a, b in pairs:
+        parts = split_key(a.key if a is not None else b.key if b is not None else "")
+        if parts.area in WHOLE_AREAS or parts.entity == SITE_ENTITY:
+            if a is not None:
+                before.add(a)
+            if b is not None:
+                after.add(b)
+        yield a, b
+
+
+def _compare_pairs(
+    result: Comparison,
+    pairs: Iterable[Pair],
+    *,
+    visual: bool,
+    threshold: float | None,
+    tolerance: int | None,
+) -> None:
+    for a, b in pairs:
+        if a is None or b is None:
+            kind: ChangeKind = "added" if a is None else "removed"
+            key = a.key if a is not None else b.key if b is not None else ""
+            result.differences.append(Difference(key, kind, a, b))
         else:
             pictures = (
-                _compare_screenshots(before, a, after, b, threshold=threshold, tolerance=tolerance)
+                _compare_screenshots(
+                    result.before, a, result.after, b, threshold=threshold, tolerance=tolerance
+                )
                 if visual and SCREENSHOT in a.attachments and SCREENSHOT in b.attachments
                 else None
             )
             if pictures is not None:
-                result.visual_checks[key] = pictures
+                result.visual_checks[a.key] = pictures
             if _same(a, b) and (pictures is None or not pictures.exceeds):
                 result.unchanged += 1
             else:
-                result.differences.append(Difference(key, "changed", a, b, visual=pictures))
-    return result
+                result.differences.append(Difference(a.key, "changed", a, b, visual=pictures))
 
 
 def _compare_screenshots(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from moodle_regress.errors import MoodleRegressError
 
@@ -41,14 +43,16 @@ def check_writable(path: Path) -> None:
         ) from None
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+@contextmanager
+def open_atomic(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A file to write ``path`` through: a temporary file beside it, renamed onto
+    ``path`` when the block ends without an error and removed when it raises (so a
+    reader sees the old file or the whole new one, never a part)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
@@ -56,6 +60,12 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    with open_atomic(path, mode=mode) as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
 
 
 def write_json_atomic(path: Path, value: Any, *, mode: int = 0o644) -> None:

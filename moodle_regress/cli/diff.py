@@ -8,13 +8,12 @@ import click
 
 from moodle_regress.classify import classify_contract
 from moodle_regress.cli import ToolError, console
-from moodle_regress.compare import compare
+from moodle_regress.compare import compare_files
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.files import check_writable
 from moodle_regress.notes import explain_upgrade
 from moodle_regress.report import print_summary, write_html_report, write_json_report
 from moodle_regress.resources import resolve_expected
-from moodle_regress.snapshot import Snapshot
 
 EXIT_UNEXPECTED = 1
 
@@ -70,12 +69,13 @@ def diff(
     Exit status: 0 when nothing unexpected changed, 1 when something did, 2 on error.
     """
     rules = ExpectedChanges.load(resolve_expected(expected)) if expected is not None else None
-    old = Snapshot.load(before)
-    new = Snapshot.load(after)
     for out in (json_out, html_out):
         if out is not None:
             check_writable(out)
-    comparison = classify_contract(compare(old, new, visual=not no_visual, threshold=threshold))
+    # Streamed: two snapshots of a large site compare without either held whole.
+    comparison = classify_contract(
+        compare_files(before, after, visual=not no_visual, threshold=threshold)
+    )
     if notes_tree is not None:
         explain_upgrade(comparison, notes_tree)
     if rules is not None:
