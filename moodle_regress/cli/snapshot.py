@@ -22,6 +22,7 @@ from moodle_regress.observe.questions import question_bank_reader
 from moodle_regress.plugins import local_plugins, site_code_dir
 from moodle_regress.seeding.tags import check_tag
 from moodle_regress.site import SiteDescriptor, resolve_site
+from moodle_regress.snapshot import SnapshotWriter
 
 
 def parse_areas(value: str | None, *, contract: bool = True) -> list[str] | None:
@@ -41,9 +42,11 @@ def observe_with_progress(
     serial: bool = False,
     workers: int = 8,
     code: Path | None = None,
+    into: SnapshotWriter | None = None,
 ) -> ObservationRun:
     """Observe the site through its web services (and its code: the contract), showing
-    progress; ``code`` is a code tree of the release of a site that is not a sandbox."""
+    progress; ``code`` is a code tree of the release of a site that is not a sandbox;
+    ``into``: the snapshot file the observations stream to."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with (
         descriptor.client(max_workers=workers) as client,
@@ -62,7 +65,7 @@ def observe_with_progress(
             site=descriptor,
             release_code=code,
         )
-        return observer.observe()
+        return observer.observe(into)
 
 
 @click.command("snapshot")
@@ -125,30 +128,31 @@ def snapshot(
         check_tag(tag)
     descriptor = resolve_site(site_ref)
     wanted = prefix_filter(f"mr-{tag}-" if tag else prefix)
-    run = observe_with_progress(
-        descriptor,
-        entity_filter=all_entities if all_ else wanted,
-        areas=parse_areas(area_names, contract=not no_contract),
-        serial=serial,
-        workers=workers,
-        code=code,
-    )
-    run.meta.plan = plan
-    run.meta.seed = seed
-    run.meta.run_tag = tag
-    run.meta.database = descriptor.db_engine
-    snap = run.snapshot()
-    seeded = any(o.area in ("courses", "users") for o in snap)
-    if len(snap) and not seeded and not all_ and area_names is None:
+    # Streamed to the file as observed: a large site is never held whole.
+    with SnapshotWriter(out) as writer:
+        run = observe_with_progress(
+            descriptor,
+            entity_filter=all_entities if all_ else wanted,
+            areas=parse_areas(area_names, contract=not no_contract),
+            serial=serial,
+            workers=workers,
+            code=code,
+            into=writer,
+        )
+        writer.meta.plan = plan
+        writer.meta.seed = seed
+        writer.meta.run_tag = tag
+        writer.meta.database = descriptor.db_engine
+    seeded = bool(run.areas & {"courses", "users"})
+    if writer.count and not seeded and not all_ and area_names is None:
         console.print(
             f"[yellow]note:[/] no course or user has an idnumber starting "
             f"{(f'mr-{tag}-' if tag else prefix)!r}; only site-wide facts were observed "
             "(seed the site first, or pass --all)"
         )
-    snap.save(out)
     for note in run.meta.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(
-        f"{len(snap)} observations of {run.meta.site_name or descriptor.url} "
+        f"{writer.count} observations of {run.meta.site_name or descriptor.url} "
         f"({run.meta.release}) in {run.seconds:.1f} s, {run.calls} calls -> {out}"
     )

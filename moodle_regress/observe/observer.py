@@ -24,7 +24,7 @@ from moodle_regress.observe.registry import Collector, Context, EntityFilter, se
 from moodle_regress.observe.registry import areas as all_areas
 from moodle_regress.observe.scheduler import Scheduler
 from moodle_regress.site import SiteDescriptor
-from moodle_regress.snapshot import Snapshot, SnapshotMeta, public_url
+from moodle_regress.snapshot import Snapshot, SnapshotMeta, SnapshotWriter, public_url
 from moodle_ws import MoodleClient
 
 
@@ -52,12 +52,15 @@ def all_entities(kind: str, record: Mapping[str, Any]) -> bool:
 
 @dataclass
 class ObservationRun:
-    """What one observation of a site gave."""
+    """What one observation of a site gave: its observations (none held when they
+    went to a snapshot file as they were made), how many, and of which areas."""
 
     observations: list[Observation]
     meta: SnapshotMeta
     calls: int
     seconds: float
+    count: int = 0
+    areas: frozenset[str] = frozenset()
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.meta, self.observations)
@@ -114,9 +117,12 @@ class ApiObserver:
             self.ctx, concurrent=concurrent, max_workers=max_workers, progress=progress
         )
 
-    def observe(self) -> ObservationRun:
+    def observe(self, into: SnapshotWriter | None = None) -> ObservationRun:
+        """Observe the site; ``into``: write each observation to that snapshot file as
+        it is made (its metadata set, the file written when it closes) instead of
+        holding them, so a large site is observed without holding it whole."""
         started = time.perf_counter()
-        out = Collector(self.ctx)
+        out = Collector(self.ctx, sink=into.add if into is not None else None)
         self.scheduler.run(self.steps, self.kept, out)
         info = self.ctx.info
         meta = SnapshotMeta(
@@ -127,4 +133,9 @@ class ApiObserver:
             theme=str(info.get("theme", "")),
             notes=sorted(self.ctx.notes),
         )
-        return ObservationRun(out.items, meta, self.scheduler.calls, time.perf_counter() - started)
+        if into is not None:
+            into.meta = meta
+        seconds = time.perf_counter() - started
+        return ObservationRun(
+            out.items, meta, self.scheduler.calls, seconds, out.count, frozenset(out.areas)
+        )

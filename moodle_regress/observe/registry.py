@@ -134,18 +134,24 @@ class Context:
 
 @dataclass
 class Collector:
-    """Observations made with the site's normaliser."""
+    """Observations made with the site's normaliser: held in ``items``, or handed to
+    ``sink`` as they are made (a snapshot file written as a stream) and only counted."""
 
     ctx: Context
     items: list[Observation] = field(default_factory=list)
+    sink: Callable[[Observation], None] | None = None
+    count: int = 0
+    areas: set[str] = field(default_factory=set)
 
     def add(self, key: str, value: Any, *, ordered: bool = False) -> None:
-        self.items.append(
+        self.keep(
             self.ctx.normaliser.observation(key, value, release=self.ctx.release, ordered=ordered)
         )
 
     def keep(self, observation: Observation) -> None:
-        self.items.append(observation)
+        self.count += 1
+        self.areas.add(observation.area)
+        (self.sink or self.items.append)(observation)
 
 
 class Discard:

@@ -28,7 +28,7 @@ from moodle_regress.report.html import write_html_report
 from moodle_regress.report.json_report import write_json_report
 from moodle_regress.resources import any_upgrade_expected
 from moodle_regress.site import SiteDescriptor
-from moodle_regress.snapshot import Snapshot
+from moodle_regress.snapshot import Snapshot, SnapshotWriter
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,11 @@ def observe_site(
             release_code=code,
             php_log=out.parent / "php.log",
         )
-        run = observer.observe()
-    run.meta.plan = plan.name if plan is not None else None
-    run.meta.seed = seed
-    run.meta.database = descriptor.db_engine
-    snapshot = run.snapshot()
-    snapshot.save(out)
+        with SnapshotWriter(out) as writer:
+            run = observer.observe(writer)
+            run.meta.plan = plan.name if plan is not None else None
+            run.meta.seed = seed
+            run.meta.database = descriptor.db_engine
     return Snapshot.load(out)
 
 

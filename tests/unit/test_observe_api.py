@@ -11,6 +11,7 @@ import pytest
 from moodle_regress.compare import compare
 from moodle_regress.observe import ApiObserver
 from moodle_regress.observe.api import field_paths
+from moodle_regress.snapshot import SnapshotWriter
 from moodle_ws import MoodleClient
 from moodle_ws.testing import PLACEHOLDER_URL, ReplayTransport
 
@@ -88,3 +89,17 @@ def test_concurrent_and_serial_observe_the_same() -> None:
 
 def test_field_paths() -> None:
     assert field_paths([{"a": [{"b": 1}], "c": None}]) == {"[].a", "[].a[].b", "[].c"}
+
+
+def test_observed_into_a_snapshot_file_as_made_the_file_is_what_save_writes(
+    tmp_path: Path,
+) -> None:
+    # Replayed from 4.5.6: the streamed path holds nothing and writes the same file.
+    held = _observe(concurrent=False).observe()
+    held.snapshot().save(tmp_path / "held.json")
+    with SnapshotWriter(tmp_path / "streamed.json", spill_at=50) as writer:
+        streamed = _observe(concurrent=False).observe(writer)
+        writer.meta.created_at = held.meta.created_at
+    assert streamed.observations == [] and streamed.count == held.count > 100
+    assert streamed.areas == held.areas and "courses" in streamed.areas
+    assert (tmp_path / "streamed.json").read_text() == (tmp_path / "held.json").read_text()
