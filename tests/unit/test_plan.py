@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from moodle_regress.plugins import CORE_FORMATS
-from moodle_regress.resources import default_plan
+from moodle_regress.resources import default_plan, packaged_plan
 from moodle_regress.seeding.generate import SECTIONLESS_FORMATS, generate
 from moodle_regress.seeding.plan import PlanError, load_plan, parse_plan
 
@@ -106,6 +106,17 @@ def test_default_plan_meets_the_issue() -> None:
     assert any(s.name for s in sections)
     methods = {(m.method, bool(m.key)) for c in data.courses for m in c.methods}
     assert {("self", True), ("guest", False), ("manual", False)} <= methods
+
+
+def test_large_plan_is_the_size_of_the_issue() -> None:
+    # Issue 20: 20,000 users, 2,000 courses with content, 100,000 enrolments.
+    plan = load_plan(packaged_plan("large"))
+    counts = generate(plan, 0).counts()
+    assert counts["users"] == 20_000
+    assert counts["courses"] == 2_000
+    assert counts["enrolments"] == 100_000
+    assert plan.generate is not None and plan.generate.content is not None
+    assert plan.generate.content.courses == "all"
 
 
 def test_all_installed_formats_adds_extra_courses_and_keeps_the_rest() -> None:

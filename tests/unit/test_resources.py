@@ -35,7 +35,7 @@ def test_the_default_plan_is_inside_the_package_and_loads() -> None:
 
 
 def test_shipped_plans_and_expected_files_are_listed_by_name() -> None:
-    assert {"default", "small"} <= set(plan_names())
+    assert {"default", "small", "large"} <= set(plan_names())
     assert {"any-upgrade", "4.5-to-5.0"} <= set(expected_names())
     for name in expected_names():
         ExpectedChanges.load(packaged_path("data", "expected", f"{name}.yaml"))
