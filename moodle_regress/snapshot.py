@@ -101,6 +101,15 @@ class _ObservationModel(BaseModel):
     release: str = ""
     attachments: dict[str, str] = Field(default_factory=dict)
 
+    def observation(self) -> Observation:
+        return Observation(
+            key=self.key,
+            value=self.value,
+            source=self.source,
+            release=self.release,
+            attachments=self.attachments,
+        )
+
 
 class _SnapshotFile(BaseModel):
     model_config = ConfigDict(extra="allow", title="moodle-regress snapshot")
@@ -267,15 +276,7 @@ class Snapshot:
         snapshot = cls(parsed.meta, path=path)
         try:
             for item in parsed.observations:
-                snapshot.add(
-                    Observation(
-                        key=item.key,
-                        value=item.value,
-                        source=item.source,
-                        release=item.release,
-                        attachments=item.attachments,
-                    )
-                )
+                snapshot.add(item.observation())
         except ObservationError as exc:
             raise SnapshotError(f"{where}: {exc}") from None
         return snapshot
@@ -411,14 +412,7 @@ class SnapshotReader:
 
     def _observation(self, item: Any, index: int) -> Observation:
         try:
-            parsed = _ObservationModel.model_validate(item)
-            return Observation(
-                key=parsed.key,
-                value=parsed.value,
-                source=parsed.source,
-                release=parsed.release,
-                attachments=parsed.attachments,
-            )
+            return _ObservationModel.model_validate(item).observation()
         except ValidationError as exc:
             raise _invalid(self.where, exc, f"observations.{index}.") from None
         except ObservationError as exc:
