@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from moodle_regress.cli import console
 from moodle_regress.observe import (
+    OBSERVE_TIMEOUT,
     ApiObserver,
     EntityFilter,
     ObservationRun,
@@ -49,7 +50,7 @@ def observe_with_progress(
     ``into``: the snapshot file the observations stream to."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with (
-        descriptor.client(max_workers=workers) as client,
+        descriptor.client(timeout=OBSERVE_TIMEOUT, max_workers=workers) as client,
         Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress,
     ):
         observer = ApiObserver(

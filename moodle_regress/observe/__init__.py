@@ -19,6 +19,7 @@ from moodle_regress.observe import (  # noqa: F401 - imported to register their 
     webservice,
 )
 from moodle_regress.observe.observer import (
+    OBSERVE_TIMEOUT,
     ApiObserver,
     ObservationRun,
     all_entities,
@@ -42,6 +43,7 @@ OBSERVER_FUNCTIONS: tuple[str, ...] = functions()
 
 __all__ = [
     "OBSERVER_FUNCTIONS",
+    "OBSERVE_TIMEOUT",
     "Answers",
     "ApiObserver",
     "Call",

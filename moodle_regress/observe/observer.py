@@ -68,6 +68,11 @@ class ObservationRun:
 
 CONTENT_AREA = CONTENT.area
 
+#: Client timeout for observing: the site-wide reads are one call each (every user,
+#: every course), and on a site of 20,000 users Moodle takes tens of seconds to
+#: answer them, longer when busy (the large plan's snapshot failed at 30 s).
+OBSERVE_TIMEOUT = 180.0
+
 
 class ApiObserver:
     """Observes one site through ``client`` (an admin's token sees everything).

@@ -15,7 +15,13 @@ from typing import Any
 from moodle_regress.compare import Comparison, compare
 from moodle_regress.expected import ExpectedChanges
 from moodle_regress.observation import Observation
-from moodle_regress.observe import ApiObserver, all_areas_but, all_entities, prefix_filter
+from moodle_regress.observe import (
+    OBSERVE_TIMEOUT,
+    ApiObserver,
+    all_areas_but,
+    all_entities,
+    prefix_filter,
+)
 from moodle_regress.observe.contract import AREA as CONTRACT_AREA
 from moodle_regress.observe.questions import question_bank_reader
 from moodle_regress.plugins import local_plugins, site_code_dir
@@ -72,7 +78,7 @@ def observe_site(
     """Snapshot the site's seeded entities (``every_entity``: all its courses and users,
     as for a copy of a real site) and site-wide facts through the web services, and
     (``contract``) its web-service contract from its code (``code``, or the sandbox's)."""
-    with descriptor.client() as client:
+    with descriptor.client(timeout=OBSERVE_TIMEOUT) as client:
         observer = ApiObserver(
             client,
             entity_filter=all_entities if every_entity else prefix_filter("mr-"),
