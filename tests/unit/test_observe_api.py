@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from moodle_regress.cli.snapshot import observe_with_progress
 from moodle_regress.compare import compare
-from moodle_regress.observe import ApiObserver
+from moodle_regress.observe import OBSERVE_TIMEOUT, ApiObserver
 from moodle_regress.observe.api import field_paths
+from moodle_regress.rehearsal.pipeline import observe_site
+from moodle_regress.site import SiteDescriptor
 from moodle_regress.snapshot import SnapshotWriter
 from moodle_ws import MoodleClient
 from moodle_ws.testing import PLACEHOLDER_URL, ReplayTransport
@@ -103,3 +107,29 @@ def test_observed_into_a_snapshot_file_as_made_the_file_is_what_save_writes(
     assert streamed.observations == [] and streamed.count == held.count > 100
     assert streamed.areas == held.areas and "courses" in streamed.areas
     assert (tmp_path / "streamed.json").read_text() == (tmp_path / "held.json").read_text()
+
+
+class _Opened(Exception):
+    """Raised by the spy in place of opening a client."""
+
+
+@pytest.mark.parametrize("path", ["snapshot command", "rehearsal"])
+def test_observing_waits_for_the_slow_site_wide_reads_of_a_large_site(
+    path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by benchmarks/bench_large.py: on a site of 20,000 users the read of every
+    # user outlasted the client's 30 s, and the snapshot failed.
+    opened: dict[str, Any] = {}
+
+    def client(_self: SiteDescriptor, **options: Any) -> MoodleClient:
+        opened.update(options)
+        raise _Opened
+
+    monkeypatch.setattr(SiteDescriptor, "client", client)
+    site = SiteDescriptor(name="s", url="http://moodle.invalid", token=SecretStr("x" * 32))
+    with pytest.raises(_Opened):
+        if path == "rehearsal":
+            observe_site(site, tmp_path / "s.json", plan=None, seed=0)
+        else:
+            observe_with_progress(site, entity_filter=_accept)
+    assert opened["timeout"] == OBSERVE_TIMEOUT >= 180
