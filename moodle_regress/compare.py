@@ -296,7 +296,8 @@ def compare_files(
     return result
 
 
-Pair = tuple[Observation | None, Observation | None]
+#: A key with its observation on each side (None where a side lacks it).
+Pair = tuple[str, Observation | None, Observation | None]
 
 
 def _in_key_order(snapshot: Snapshot) -> Iterator[Observation]:
@@ -305,31 +306,31 @@ def _in_key_order(snapshot: Snapshot) -> Iterator[Observation]:
 
 
 def _aligned(old: Iterable[Observation], new: Iterable[Observation]) -> Iterator[Pair]:
-    """Two key-ordered streams side by side: each key with its observation on either
-    side (None where a side lacks it)."""
+    """Two key-ordered streams side by side, key by key."""
     olds, news = iter(old), iter(new)
     a, b = next(olds, None), next(news, None)
     while a is not None or b is not None:
         if b is None or (a is not None and a.key < b.key):
-            yield a, None
+            assert a is not None
+            yield a.key, a, None
             a = next(olds, None)
         elif a is None or b.key < a.key:
-            yield None, b
+            yield b.key, None, b
             b = next(news, None)
         else:
-            yield a, b
+            yield a.key, a, b
             a, b = next(olds, None), next(news, None)
 
 
 def _kept(pairs: Iterator[Pair], before: Snapshot, after: Snapshot) -> Iterator[Pair]:
-    for a, b in pairs:
-        parts = split_key(a.key if a is not None else b.key if b is not None else "")
+    for key, a, b in pairs:
+        parts = split_key(key)
         if parts.area in WHOLE_AREAS or parts.entity == SITE_ENTITY:
             if a is not None:
                 before.add(a)
             if b is not None:
                 after.add(b)
-        yield a, b
+        yield key, a, b
 
 
 def _compare_pairs(
@@ -340,10 +341,9 @@ def _compare_pairs(
     threshold: float | None,
     tolerance: int | None,
 ) -> None:
-    for a, b in pairs:
+    for key, a, b in pairs:
         if a is None or b is None:
             kind: ChangeKind = "added" if a is None else "removed"
-            key = a.key if a is not None else b.key if b is not None else ""
             result.differences.append(Difference(key, kind, a, b))
         else:
             pictures = (
@@ -354,11 +354,11 @@ def _compare_pairs(
                 else None
             )
             if pictures is not None:
-                result.visual_checks[a.key] = pictures
+                result.visual_checks[key] = pictures
             if _same(a, b) and (pictures is None or not pictures.exceeds):
                 result.unchanged += 1
             else:
-                result.differences.append(Difference(a.key, "changed", a, b, visual=pictures))
+                result.differences.append(Difference(key, "changed", a, b, visual=pictures))
 
 
 def _compare_screenshots(
