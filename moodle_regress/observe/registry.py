@@ -27,15 +27,20 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.observation import Normaliser, Observation
-from moodle_ws import MoodleClient
+from moodle_ws import MoodleAPIError, MoodleClient
 
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from moodle_regress.observe.local_reads import LocalReads
     from moodle_regress.site import SiteDescriptor
 
 #: ``needs=(ALL,)``: run after every other step (the field paths of every answer).
 ALL = "*"
+
+#: What a bulk read does with an error Moodle answers one call with: the value to use
+#: instead, or raise it.
+OnError = Callable[[MoodleAPIError], Any]
 
 #: (kind, record) -> whether to observe the entity.  Kinds: course, user.
 EntityFilter = Callable[[str, Mapping[str, Any]], bool]
@@ -80,6 +85,17 @@ class Reader(Protocol):
 
     def map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]: ...
 
+    def each(
+        self,
+        function: str,
+        params: Sequence[Mapping[str, Any]],
+        *,
+        on_error: OnError | None = None,
+    ) -> list[Any]:
+        """``function(**p)`` for each ``p`` (in bulk on a local site); an error Moodle
+        answers one with goes to ``on_error`` (its value used), or is raised."""
+        ...
+
 
 class Output(Protocol):
     def add(self, key: str, value: Any, *, ordered: bool = False) -> None:
@@ -105,6 +121,8 @@ class Context:
     release_code: Path | None = None
     #: Where PHP run by steps logs its output.
     php_log: Path | None = None
+    #: Bulk reads through PHP, for a local site (see :mod:`.local_reads`).
+    local_reads: LocalReads | None = None
     info: dict[str, Any] = field(default_factory=dict)
     release: str = ""
     normaliser: Normaliser = field(default_factory=Normaliser)
