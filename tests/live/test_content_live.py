@@ -10,13 +10,17 @@ where chat or survey is off counts their activities as not possible.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from moodle_regress.compare import compare
-from moodle_regress.observe import ApiObserver, prefix_filter
+from moodle_regress.observe import ApiObserver, local_reads, prefix_filter
+from moodle_regress.observe.local_reads import LocalReads
 from moodle_regress.observe.questions import question_bank_reader
+from moodle_regress.observe.registry import all_areas_but
+from moodle_regress.plugins import site_code_dir
 from moodle_regress.seeding import apply_dataset, cleanup, generate, installed_formats, local_site
 from moodle_regress.seeding.plan import parse_plan
 from moodle_regress.site import SiteDescriptor
@@ -91,6 +95,38 @@ def facts(site: SiteDescriptor) -> Any:
         ).observe()
 
 
+def assert_bulk_reads_observe_the_same(
+    site: SiteDescriptor, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Read in bulk, Moodle's answers are those of HTTP: so are the observations."""
+    monkeypatch.setattr(local_reads, "MIN_CALLS", 2)  # the few calls of a small plan
+    http, bulk, reads = read_both_ways(site, tmp_path)
+    assert reads.calls > 20 and reads.runs > 5
+    assert len(compare(http.snapshot(), bulk.snapshot())) == 0
+    assert http.count == bulk.count and http.areas == bulk.areas
+
+
+def read_both_ways(site: SiteDescriptor, tmp_path: Path) -> tuple[Any, Any, LocalReads]:
+    """The seeded courses observed on the sandbox through HTTP, then with every read of
+    which there are several in bulk through ``php/ws_batch.php``."""
+    runs = []
+    for bulk in (False, True):
+        with site.client(timeout=300) as client:
+            observer = ApiObserver(
+                client,
+                entity_filter=prefix_filter(f"mr-{TAG}-"),
+                question_banks=question_bank_reader(site),
+                areas=all_areas_but("contract", "plugins"),
+                code_dir=site_code_dir(site),
+                site=site,
+                php_log=tmp_path / "php.log",
+                local_reads=bulk,
+            )
+            runs.append(observer.observe())
+    assert observer.ctx.local_reads is not None
+    return runs[0], runs[1], observer.ctx.local_reads
+
+
 def assert_course_completion(seen: dict[str, Any], course: str) -> None:
     assert seen[f"completion/{course}/@course/criteria"] == {"aggregation": "all", "criteria": []}
     head, tail = f"completion/{course}/", "/course-criterion"
@@ -106,7 +142,9 @@ def assert_course_completion(seen: dict[str, Any], course: str) -> None:
 
 
 @pytest.mark.parametrize("release", ["4.5", "5.0", "5.1"])
-def test_content_made_once_observed_and_removed(release: str, live_site_factory: Any) -> None:
+def test_content_made_once_observed_and_removed(
+    release: str, live_site_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     site = live_site_factory(release)
     plan = parse_plan(PLAN, "content live plan")
     local = local_site(site)
@@ -135,6 +173,7 @@ def test_content_made_once_observed_and_removed(release: str, live_site_factory:
 
     one, two = facts(site), facts(site)
     assert len(compare(one.snapshot(), two.snapshot())) == 0
+    assert_bulk_reads_observe_the_same(site, monkeypatch, tmp_path)
     seen = {o.key: o.value for o in one.observations}
     course = "MR-LC1"
     quiz = f"quiz/{course}/mr-lc-lc-quiz/attempts"
