@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from moodle_regress.cli import console
 from moodle_regress.observe import (
@@ -48,10 +55,17 @@ def observe_with_progress(
     """Observe the site through its web services (and its code: the contract), showing
     progress; ``code`` is a code tree of the release of a site that is not a sandbox;
     ``into``: the snapshot file the observations stream to."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
     with (
         descriptor.client(timeout=OBSERVE_TIMEOUT, max_workers=workers) as client,
-        Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress,
+        Progress(*columns, console=console, transient=True) as progress,
     ):
         observer = ApiObserver(
             client,

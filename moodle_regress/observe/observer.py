@@ -118,6 +118,9 @@ class ApiObserver:
             release_code=release_code,
             php_log=php_log,
         )
+        if php_log is None and site is not None and site.sandbox is not None:
+            php_log = site.sandbox.root / "logs" / "observe.log"
+        self.ctx.php_log = php_log
         if local_reads and code_dir is not None and site is not None:
             self.ctx.local_reads = LocalReads(
                 code_dir, site.token.get_secret_value(), self.offered_functions, log=php_log
