@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from moodle_regress.cpus import PHP_CPUS, pin
 from moodle_regress.errors import MoodleRegressError
 from moodle_regress.resources import packaged_path
 from moodle_regress.timing import CLOCK
@@ -84,9 +85,11 @@ def run_php(
     ``log`` with secrets masked.  ``TITLE`` is what the log shows of the arguments: leave
     passwords out of it.
 
+    PHP works on one CPU (see :mod:`moodle_regress.cpus`).
+
     The log grows as PHP prints, so ``tail -f`` follows a long install or upgrade, and a
     run cut short (a timeout, Ctrl-C) leaves what it printed and says how it ended."""
-    with CLOCK.busy("moodle"), _LiveLog(log, title) as sink:
+    with CLOCK.busy("moodle"), _LiveLog(log, title) as sink, PHP_CPUS.claim() as cpu:
         process = subprocess.Popen(
             [*php_command(), *args],
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -95,6 +98,8 @@ def run_php(
             text=True,
             cwd=str(cwd),
         )
+        # Before PHP connects to its database (its start takes far longer than this).
+        pin(process.pid, cpu)
         outputs: tuple[list[str], list[str]] = ([], [])
         pumps = [
             threading.Thread(target=_pump, args=(stream, kept, sink), daemon=True)

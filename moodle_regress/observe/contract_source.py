@@ -99,6 +99,7 @@ def throwaway_config(box: Sandbox, tree: CodeTree) -> Iterator[Path]:
             dataroot=folder / "data",
             layout=tree.layout,
             setup=tree.root / "lib" / "setup.php",
+            pin_backend=state.private_db,
         )
         config = folder / "config.php"
         config.write_text(text)

@@ -304,6 +304,7 @@ class Sandbox:
                 wwwroot=self.url(state),
                 dataroot=self.dataroot,
                 layout=tree.layout,
+                pin_backend=state.private_db,
             ),
         )
 

@@ -105,9 +105,10 @@ def stop(pidfile: Path, timeout: float = 10.0) -> bool:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.05)
-    if pid_alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+    # Always, and to the whole group: a worker idle in poll() defers SIGTERM (PHP's
+    # signal handling) and would outlive its server, keeping the port.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
     pidfile.unlink(missing_ok=True)

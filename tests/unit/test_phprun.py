@@ -6,6 +6,7 @@ test's own that use ``moodle_regress/php/lib/common.php`` with a stand-in config
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -128,3 +129,28 @@ def test_a_run_that_times_out_keeps_what_it_printed(tmp_path: Path) -> None:
     assert "first step done" in text
     assert text.endswith("[timed out]\n")
     assert "second step done" not in text
+
+
+CPUS_SCRIPT = """<?php
+usleep(100000);
+preg_match('/^Cpus_allowed_list:\\s*(\\S+)/m', file_get_contents('/proc/self/status'), $m);
+echo $m[1], "\\n";
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
+def test_php_runs_side_by_side_work_on_different_cpus(tmp_path: Path) -> None:
+    script = tmp_path / "cpus.php"
+    script.write_text(CPUS_SCRIPT)
+    found: list[str] = []
+
+    def run() -> None:
+        found.append(run_php([str(script)], cwd=tmp_path, title="cpus.php").stdout.strip())
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(cpus.isdigit() for cpus in found), found  # each on one CPU
+    assert len(set(found)) == 2

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -239,3 +240,32 @@ def test_sandbox_ports_are_outside_the_ephemeral_range() -> None:
         first = int(ephemeral.read_text().split()[0])
         assert high < first
     assert all(low <= server.free_port() <= high for _ in range(20))
+
+
+@pytest.mark.parametrize(
+    ("engine", "backend_sql"),
+    [("postgres", "pg_backend_pid()"), ("mariadb", "information_schema.processlist")],
+)
+def test_config_php_of_a_private_server_pins_the_backend_of_a_pinned_run(
+    tmp_path: Path, engine: str, backend_sql: str
+) -> None:
+    db = DatabaseConfig(engine=engine, port=5432, password="x")
+
+    def config(pin_backend: bool) -> str:
+        return render_config_php(
+            name="d", db=db, wwwroot="http://h", dataroot=tmp_path, layout="classic",
+            pin_backend=pin_backend,
+        )  # fmt: skip
+
+    plain, pinned = config(False), config(True)
+    assert "taskset" not in plain
+    assert backend_sql in pinned and "taskset -p -c" in pinned
+    # After Moodle's setup (its $DB), never before.
+    assert pinned.index("lib/setup.php") < pinned.index("taskset")
+    if shutil.which("php"):
+        path = tmp_path / "config.php"
+        path.write_text(pinned)
+        result = subprocess.run(
+            ["php", "-l", str(path)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -143,6 +143,9 @@ class Engine(ABC):
     #: Debian packages of the server and of the client tools.
     server_packages: ClassVar[tuple[str, ...]]
     client_packages: ClassVar[tuple[str, ...]]
+    #: SQL answering the operating-system id of the process (or thread) serving the
+    #: connection: a PHP run pinned to one CPU pins it to the same (see cpus.py).
+    backend_process_sql: ClassVar[str]
 
     # -- Moodle and the machine --------------------------------------------------
 

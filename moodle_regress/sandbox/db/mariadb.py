@@ -113,6 +113,10 @@ class MariaDB(Engine):
     dump_name = "db.sql"
     server_packages = ("mariadb-server",)
     client_packages = ("mariadb-client",)
+    # One thread per connection; MariaDB 10.5+ names its Linux thread id.
+    backend_process_sql = (
+        "SELECT tid FROM information_schema.processlist WHERE id = CONNECTION_ID()"
+    )
 
     def moodle_config(self, db: DatabaseConfig) -> MoodleDatabase:
         return MoodleDatabase(

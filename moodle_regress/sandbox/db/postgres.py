@@ -107,6 +107,7 @@ class Postgres(Engine):
     dump_name = "db.dump"
     server_packages = ("postgresql",)
     client_packages = ("postgresql-client",)
+    backend_process_sql = "SELECT pg_backend_pid()"
     #: The database to connect to for creating and dropping others.
     maintenance_db = "postgres"
 
