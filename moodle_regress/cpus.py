@@ -7,7 +7,7 @@ machines this tool is measured on, such a round trip took about 90 microseconds,
 against about 12 when both shared one CPU (``benchmarks/bench_round_trips.py``).  So a
 PHP run is pinned to one CPU of this process's own set, the least busy one among the
 runs this process has going, and a sandbox's ``config.php`` pins the run's database
-backend to the same CPU (:data:`PIN_BACKEND_PHP`).  Runs side by side get different
+backend to the same CPU (``render_config_php(pin_backend=True)``).  Runs side by side get different
 CPUs, so they still use the whole machine.
 
 Pinning is a hint for speed only: where it cannot be done (one CPU, no ``taskset``, a
