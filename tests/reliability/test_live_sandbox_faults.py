@@ -129,7 +129,7 @@ class Tool:
     def interrupt_when(self, ready: Callable[[], bool], *args: str) -> str:
         """Start the command, press Ctrl-C once ``ready()`` holds; its output."""
         process = subprocess.Popen(
-            [sys.executable, "-m", "moodle_regress.cli", *args],
+            [sys.executable, "-c", _WITH_CTRL_C, *args],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -160,6 +160,15 @@ class Tool:
     def listed(self, name: str) -> str:
         listing = self.run("sandbox", "list")
         return " ".join(line for line in listing.stderr.splitlines() if f" {name} " in line)
+
+
+#: The tool, with Ctrl-C working as at a terminal even when the tests were started in
+#: the background (`cmd &` leaves SIGINT ignored, and an ignored signal stays ignored
+#: across exec); its PHP runs then get SIGINT's default too.
+_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('moodle_regress.cli', run_name='__main__')"
+)
 
 
 @pytest.fixture
