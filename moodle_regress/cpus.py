@@ -3,12 +3,12 @@
 A Moodle CLI run is a long conversation with its database server: one statement, one
 answer, hundreds of thousands of times.  When the PHP process and its database backend
 sit on different CPUs, every answer wakes a process on the other CPU; on the virtual
-machines this tool is measured on, such a round trip took about 90 microseconds,
-against about 12 when both shared one CPU (``benchmarks/bench_round_trips.py``).  So a
-PHP run is pinned to one CPU of this process's own set, the least busy one among the
-runs this process has going, and a sandbox's ``config.php`` pins the run's database
-backend to the same CPU (``render_config_php(pin_backend=True)``).  Runs side by side get different
-CPUs, so they still use the whole machine.
+machine this tool is measured on, a read through Moodle's DML took about 140
+microseconds so, against about 34 on one CPU (``benchmarks/bench_round_trips.py``).
+So a PHP run is pinned to one CPU of this process's own set, the one with the fewest
+of this process's runs on it, and a sandbox's ``config.php`` pins the run's database
+backend to the same CPU (``render_config_php(pin_backend=True)``).  Runs side by side
+get different CPUs, so they still use the whole machine.
 
 Pinning is a hint for speed only: where it cannot be done (one CPU, no ``taskset``, a
 database on another machine), everything works as before.
@@ -34,10 +34,6 @@ class CpuPool:
         self._cpus = sorted(cpus if cpus is not None else _allowed())
         self._claims: Counter[int] = Counter()
         self._lock = threading.Lock()
-
-    @property
-    def cpus(self) -> tuple[int, ...]:
-        return tuple(self._cpus)
 
     @contextmanager
     def claim(self) -> Iterator[int | None]:
