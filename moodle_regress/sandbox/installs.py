@@ -51,6 +51,12 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 #: Dataroot folders Moodle makes again by itself (left out here and of sandbox backups).
 DATAROOT_REBUILT = ("cache", "localcache", "sessions", "temp", "trashdir", "lock")
+#: Made again before a site answers: Moodle's file storage makes them on first use
+#: without guarding against a concurrent request doing the same, and the loser of
+#: that race fails with ``storedfilecannotcreatefiledirs`` (file_system_filedir).
+DATAROOT_MADE_AHEAD = ("filedir", "trashdir")
+#: Moodle's ``$CFG->directorypermissions``, as the sandbox's config.php sets it.
+DATAROOT_DIRECTORY_MODE = 0o2777
 DATAROOT_ARCHIVE = "moodledata.tar"
 #: Touched each time an entry is loaded: its time is when the entry was last used.
 LAST_USED = "last-used"
@@ -181,6 +187,19 @@ class KeptInstall:
         # A shared folder may be read-only to this user: only the listing loses.
         with contextlib.suppress(OSError):
             (self.path / LAST_USED).touch()
+
+
+def make_dataroot_folders(dataroot: Path) -> list[str]:
+    """Make the folders of :data:`DATAROOT_MADE_AHEAD` that ``dataroot`` lacks (as a
+    kept install, a backup or an import leaves it); returns the names made."""
+    made = []
+    for name in DATAROOT_MADE_AHEAD:
+        folder = dataroot / name
+        if not folder.is_dir():
+            folder.mkdir(exist_ok=True)
+            folder.chmod(DATAROOT_DIRECTORY_MODE)  # mkdir's mode is cut by the umask
+            made.append(name)
+    return made
 
 
 def kept_installs_root(settings: Settings) -> Path:

@@ -72,7 +72,7 @@ from moodle_regress.sandbox.errors import (
     UpgradePathError,
 )
 from moodle_regress.sandbox.fresh import tree_fingerprint
-from moodle_regress.sandbox.installs import DATAROOT_REBUILT, KeptInstalls
+from moodle_regress.sandbox.installs import DATAROOT_REBUILT, KeptInstalls, make_dataroot_folders
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SandboxPaths, SiteDescriptor
 from moodle_regress.validation import InvalidDocumentError, validate_secret_json
@@ -312,6 +312,7 @@ class Sandbox:
         if server.read_pid(self.pidfile) is not None:
             return
         self.pidfile.parent.mkdir(exist_ok=True)
+        make_dataroot_folders(self.dataroot)
         server.start(
             webroot=self.tree().webroot,
             port=state.http_port,

@@ -32,7 +32,11 @@ from moodle_regress.sandbox.errors import (
     PortInUseError,
     UpgradeFailedError,
 )
-from moodle_regress.sandbox.installs import kept_installs_root
+from moodle_regress.sandbox.installs import (
+    DATAROOT_DIRECTORY_MODE,
+    DATAROOT_MADE_AHEAD,
+    kept_installs_root,
+)
 from moodle_regress.sandbox.manager import SandboxManager, UpgradeResult, read_manifest
 from moodle_regress.site import SiteDescriptor
 from moodle_regress.snapshot import Snapshot, SnapshotMeta
@@ -164,6 +168,11 @@ def test_a_second_sandbox_of_the_tree_loads_the_kept_install(
         log = (box.logs / "install.log").read_text()
         assert log.startswith("loaded the install kept in "), log[:300]
         assert str(kept_installs_root(settings)) in log
+        # Left out of the kept dataroot, made again before the site answered: Moodle's
+        # file storage makes them on first use, racing concurrent requests.
+        for name in DATAROOT_MADE_AHEAD:
+            assert (box.dataroot / name).is_dir(), name
+            assert (box.dataroot / name).stat().st_mode & 0o7777 == DATAROOT_DIRECTORY_MODE
         info = second.client().site_info()
         assert info["sitename"] == "moodle-regress sandbox sbt-kept"
         assert info["release"] == site.client().site_info()["release"]
@@ -231,6 +240,7 @@ def test_backup_and_restore_into_a_new_sandbox(
     assert str(manifest["server_version"]).startswith(engine_named(engine).label)
     result = manager.restore("sbt-restored", backup_45)
     assert result.counts == original
+    assert (manager.get("sbt-restored").dataroot / "trashdir").is_dir()  # left out of backups
     assert manager.get("sbt-restored").state().db.engine == engine
     assert result.descriptor.url != site.url
     assert result.descriptor.client().site_info()["release"] == site.client().site_info()["release"]

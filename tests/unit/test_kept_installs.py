@@ -10,7 +10,14 @@ import pytest
 
 from moodle_regress.config import ConfigError, load_settings
 from moodle_regress.sandbox.db import DatabaseConfig, engine_named
-from moodle_regress.sandbox.installs import FORMAT, KeptInstall, KeptInstalls, kept_installs_root
+from moodle_regress.sandbox.installs import (
+    DATAROOT_DIRECTORY_MODE,
+    FORMAT,
+    KeptInstall,
+    KeptInstalls,
+    kept_installs_root,
+    make_dataroot_folders,
+)
 
 
 @pytest.fixture
@@ -101,3 +108,15 @@ def test_an_entry_of_another_layout_or_a_damaged_manifest_is_not_used(tmp_path: 
     assert not entry.usable_for(db, "admin")
     entry.manifest_path.write_text("{not json")
     assert not entry.usable_for(db, "admin")
+
+
+def test_the_folders_moodle_races_on_are_made_before_the_site_answers(tmp_path: Path) -> None:
+    dataroot = tmp_path / "moodledata"
+    (dataroot / "filedir" / "ab").mkdir(parents=True)
+    (dataroot / "filedir").chmod(0o750)
+    assert make_dataroot_folders(dataroot) == ["trashdir"]
+    assert (dataroot / "trashdir").stat().st_mode & 0o7777 == DATAROOT_DIRECTORY_MODE
+    # What was there stays as it was (the site's own folders, their modes and files).
+    assert (dataroot / "filedir" / "ab").is_dir()
+    assert (dataroot / "filedir").stat().st_mode & 0o7777 == 0o750
+    assert make_dataroot_folders(dataroot) == []
