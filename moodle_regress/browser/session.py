@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,33 +39,70 @@ class Credentials:
         register_secret(self.password)
 
 
+class LoginRetriedWarning(UserWarning):
+    """Moodle refused a sign-in once and accepted it on the next try."""
+
+
+#: Tries of the login form before a refusal counts: a busy page can lose what was
+#: typed (Moodle then logged a failed login, wrong password, for a session signed in
+#: a moment before and after with the same password); a wrong password fails both.
+LOGIN_ATTEMPTS = 2
+
+
 def login(
     page: Page, base_url: str, credentials: Credentials, *, timeout_ms: float = DEFAULT_TIMEOUT_MS
 ) -> None:
     """Sign in through ``login/index.php`` and check Moodle let us in."""
+    refusals: list[str] = []
+    while len(refusals) < LOGIN_ATTEMPTS:
+        refusal = _submit_login_form(page, base_url, credentials, timeout_ms=timeout_ms)
+        if not refusal:
+            if refusals:
+                warnings.warn(
+                    LoginRetriedWarning(
+                        f"Moodle refused {credentials.username!r} at {base_url} "
+                        f"({'; '.join(refusals)}), then let them in"
+                    ),
+                    stacklevel=2,
+                )
+            return
+        refusals.append(refusal)
+    raise LoginError(
+        f"Moodle refused {credentials.username!r} at {base_url} {LOGIN_ATTEMPTS} times: "
+        f"{refusals[-1]} (check the user exists with that password and is not suspended)"
+    )
+
+
+def _submit_login_form(
+    page: Page, base_url: str, credentials: Credentials, *, timeout_ms: float
+) -> str:
+    """One try of the login form: "" once signed in, else what Moodle said."""
     from moodle_regress.browser.waits import goto
 
     goto(page, f"{base_url.rstrip('/')}/{LOGIN_PATH}", timeout_ms=timeout_ms)
     form_user = page.locator("#username")
     if form_user.count() == 0:
         if _signed_in(page):
-            return  # a stored session already: nothing to do
+            return ""  # a stored session already: nothing to do
         raise LoginError(
             f"no login form at {page.url}: is this a Moodle site, and is the standard "
             "login form (auth manual) enabled?"
         )
+    form_password = page.locator("#password")
     form_user.fill(credentials.username)
-    page.locator("#password").fill(credentials.password)
+    form_password.fill(credentials.password)
+    if (form_user.input_value(), form_password.input_value()) != (
+        credentials.username,
+        credentials.password,
+    ):
+        return "the form did not keep what was typed"
     page.locator("#loginbtn").click()
     page.wait_for_load_state("load", timeout=timeout_ms)
     settle(page, timeout_ms=timeout_ms)
-    if not _signed_in(page):
-        error = page.locator("#loginerrormessage, .loginerrors, .alert-danger").first
-        message = error.inner_text().strip() if error.count() else "no message shown"
-        raise LoginError(
-            f"Moodle refused {credentials.username!r} at {base_url}: {message} "
-            "(check the user exists with that password and is not suspended)"
-        )
+    if _signed_in(page):
+        return ""
+    error = page.locator("#loginerrormessage, .loginerrors, .alert-danger").first
+    return error.inner_text().strip() if error.count() else "no message shown"
 
 
 def _signed_in(page: Page) -> bool:
