@@ -55,8 +55,9 @@ DATAROOT_REBUILT = ("cache", "localcache", "sessions", "temp", "trashdir", "lock
 #: without guarding against a concurrent request doing the same, and the loser of
 #: that race fails with ``storedfilecannotcreatefiledirs`` (file_system_filedir).
 DATAROOT_MADE_AHEAD = ("filedir", "trashdir")
-#: Moodle's ``$CFG->directorypermissions``, as the sandbox's config.php sets it.
-DATAROOT_DIRECTORY_MODE = 0o2777
+#: The mode of the folders Moodle makes there: mkdir with ``$CFG->directorypermissions``
+#: (02777) under Moodle's umask of 0, which keeps no set-group-ID bit.
+DATAROOT_DIRECTORY_MODE = 0o777
 DATAROOT_ARCHIVE = "moodledata.tar"
 #: Touched each time an entry is loaded: its time is when the entry was last used.
 LAST_USED = "last-used"
