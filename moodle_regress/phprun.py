@@ -5,9 +5,9 @@ Every PHP script of ours lives in ``moodle_regress/php/`` and runs through
 
 - stdin: one JSON object, the payload plus ``config`` (the path of the site's
   ``config.php``);
-- the script starts ``define('CLI_SCRIPT', true); require(__DIR__ . '/lib/common.php');
-  $input = moodle_regress_input(); require($input['config']); moodle_regress_catch_errors();``
-  and ends with ``moodle_regress_result($data)``: one line ``MOODLE_REGRESS_RESULT <json>``;
+- the script starts ``define('CLI_SCRIPT', true); require(__DIR__ . '/lib/site.php');``
+  (which reads the input as ``$input`` and runs the site's ``config.php``) and ends with
+  ``moodle_regress_result($data)``: one line ``MOODLE_REGRESS_RESULT <json>``;
 - an uncaught exception prints ``MOODLE_REGRESS_ERROR <json {message, errorcode,
   debuginfo}>`` (``lib/common.php``), raised here as :class:`PhpScriptError` with
   Moodle's own message and debug information;

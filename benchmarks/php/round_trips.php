@@ -6,10 +6,7 @@
 // versions inside the transaction and time that instead).
 
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/../../moodle_regress/php/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/../../moodle_regress/php/lib/site.php');
 
 $count = max(1, (int) ($input['count'] ?? 20000));
 $cpu = function (): float {

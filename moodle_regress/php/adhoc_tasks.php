@@ -9,10 +9,7 @@
 //   before (a fail delay set).
 
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 
 global $DB;
 $now = time();

@@ -7,10 +7,7 @@
 // Output: how many users were changed.
 
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 
 global $DB;
 // All or nothing: a copy with half its people real is not shareable, and looks as if it were.

@@ -29,10 +29,7 @@
 // Output: the result line of lib/common.php (see moodle_regress/phprun.py).
 
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 
 require_once($CFG->libdir . '/clilib.php');
 require_once($CFG->libdir . '/questionlib.php');

@@ -13,10 +13,7 @@
 // run, for defaults that are the current time).  Protocol: moodle_regress/phprun.py.
 
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 
 /** Moodle 4.2 moved the description classes into core_external; older ones are global. */
 function mr_class(string $name): string {

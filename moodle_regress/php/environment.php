@@ -3,10 +3,7 @@
 // checks) for the site's release, run against the site's database: whether it passes,
 // every check that did not, and what Moodle sees of the database.
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 require_once($CFG->libdir . '/environmentlib.php');
 require_once($CFG->libdir . '/upgradelib.php');
 

@@ -10,10 +10,7 @@
 // switched off, how many scheduled tasks were disabled and ad hoc tasks deleted.
 
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 require_once($CFG->libdir . '/adminlib.php');
 
 global $CFG, $DB;

@@ -14,10 +14,7 @@
 
 define('CLI_SCRIPT', true);
 define('CACHE_DISABLE_ALL', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 require_once($CFG->libdir . '/adminlib.php');
 
 global $CFG, $DB;

@@ -15,10 +15,7 @@
 // a new page each time, as the server starts each request.
 
 define('CLI_SCRIPT', true);
-require(__DIR__ . '/lib/common.php');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require(__DIR__ . '/lib/site.php');
 
 use core_external\external_api;
 use core_external\external_settings;

@@ -1,6 +1,6 @@
 """The PHP-script runner's protocol: JSON in, one result line out, errors with Moodle's
 own message, secrets kept out of the log.  The scripts here are tiny PHP files of the
-test's own that use ``moodle_regress/php/lib/common.php`` with a stand-in config.php
+test's own that use ``moodle_regress/php/lib/site.php`` with a stand-in config.php
 (what Moodle's scripts do is covered by the live tests)."""
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ from moodle_regress.phprun import PhpScriptError, parse_output, run_php
 
 pytestmark = pytest.mark.skipif(shutil.which("php") is None, reason="php is not installed")
 
-COMMON = resources.files("moodle_regress") / "php" / "lib" / "common.php"
+SITE_START = resources.files("moodle_regress") / "php" / "lib" / "site.php"
 
 SCRIPT = """<?php
 define('CLI_SCRIPT', true);
-require('{common}');
-$input = moodle_regress_input();
-require($input['config']);
-moodle_regress_catch_errors();
+require('{site_start}');
 echo "some progress output\\n";
 if (!empty($input['fail'])) {{
     $e = new Exception('Can not find data record in database.');
@@ -42,7 +39,7 @@ moodle_regress_result(['sum' => array_sum($input['numbers']), 'key' => $input['k
 def _run(tmp_path: Path, payload: dict[str, object]) -> tuple[str, str, Path]:
     (tmp_path / "config.php").write_text("<?php\n$CFG = new stdClass();\n")
     script = tmp_path / "script.php"
-    script.write_text(SCRIPT.format(common=COMMON))
+    script.write_text(SCRIPT.format(site_start=SITE_START))
     log = tmp_path / "logs" / "php.log"
     data = {**payload, "config": str(tmp_path / "config.php")}
     result = run_php(

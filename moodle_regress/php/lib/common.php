@@ -1,11 +1,10 @@
 <?php
-// moodle-regress: what every script of ours shares (see moodle_regress/phprun.py).
+// moodle-regress: the protocol every script of ours speaks (see moodle_regress/phprun.py).
+// A script that works on a site starts with lib/site.php, which reads the input and
+// runs the site's config.php; one that reads files only starts with this file:
 //
-//   define('CLI_SCRIPT', true);
 //   require(__DIR__ . '/lib/common.php');
 //   $input = moodle_regress_input();
-//   require($input['config']);
-//   moodle_regress_catch_errors();
 //   ...
 //   moodle_regress_result($data);
 //
