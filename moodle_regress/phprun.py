@@ -20,9 +20,11 @@ run boots Moodle (about half a second).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -70,6 +72,58 @@ def php_command(ini: Mapping[str, str] | None = None) -> list[str]:
     for key, value in {**PHP_INI, **(ini or {})}.items():
         args += ["-d", f"{key}={value}"]
     return args
+
+
+#: Prints this PHP's version, its extensions and the ini settings named in argv[1].
+_PROBE = (
+    "echo json_encode(['version' => PHP_VERSION, 'extensions' => "
+    "array_map('strtolower', get_loaded_extensions()), 'settings' => "
+    "array_map('ini_get', array_combine($argv[1] ? explode(',', $argv[1]) : [], "
+    "$argv[1] ? explode(',', $argv[1]) : []))]);"
+)
+
+
+@dataclass(frozen=True)
+class PhpFacts:
+    """This machine's PHP as Moodle runs on it (with :data:`PHP_INI`)."""
+
+    binary: Path
+    version: str
+    extensions: frozenset[str]
+    settings: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def series(self) -> str:
+        """``8.2`` for 8.2.36: what Debian's package names carry."""
+        return ".".join(self.version.split(".")[:2])
+
+
+def probe_php(settings: Sequence[str] = (), *, binary: str = "php") -> PhpFacts | None:
+    """Ask ``binary`` (found on PATH) for its version, extensions and ``settings``;
+    None where there is no such PHP or it does not answer."""
+    path = shutil.which(binary)
+    if path is None:
+        return None
+    try:
+        out = subprocess.run(
+            [path, *php_command()[1:], "-r", _PROBE, ",".join(settings)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        data = json.loads(out)
+    except (subprocess.SubprocessError, ValueError, OSError):
+        return None
+    return PhpFacts(
+        binary=Path(path),
+        version=str(data["version"]),
+        extensions=frozenset(data["extensions"]),
+        # ini_get() answers false for a setting this PHP does not know.
+        settings={
+            k: v if isinstance(v, str) else None for k, v in (data["settings"] or {}).items()
+        },
+    )
 
 
 def run_php(

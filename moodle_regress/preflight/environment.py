@@ -10,55 +10,18 @@ and the release the target upgrades from.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from moodle_regress.phprun import php_command
+from moodle_regress.phprun import PhpFacts
 from moodle_regress.preflight.model import Check, Verdict
 from moodle_regress.sandbox.codetree import CodeTree, release_tuple
 
 AREA = "environment"
 
-_PROBE = (
-    "echo json_encode(['version' => PHP_VERSION, 'extensions' => "
-    "array_map('strtolower', get_loaded_extensions()), 'settings' => "
-    "array_map('ini_get', array_combine($argv[1] ? explode(',', $argv[1]) : [], "
-    "$argv[1] ? explode(',', $argv[1]) : []))]);"
-)
-
 #: environment.xml's vendor names for the sandbox's engines.
 ENGINE_VENDORS = {"postgres": "postgres", "mariadb": "mariadb"}
-
-
-@dataclass(frozen=True)
-class PhpFacts:
-    version: str
-    extensions: frozenset[str]
-    settings: Mapping[str, str | None]
-
-
-def probe_php(settings: Sequence[str] = ()) -> PhpFacts | None:
-    """This server's PHP as Moodle will run it (with the sandbox's ini settings)."""
-    try:
-        out = subprocess.run(
-            [*php_command(), "-r", _PROBE, ",".join(settings)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
-        data = json.loads(out)
-    except (subprocess.SubprocessError, ValueError, OSError):
-        return None
-    return PhpFacts(
-        version=str(data["version"]),
-        extensions=frozenset(data["extensions"]),
-        settings=dict(data["settings"] or {}),
-    )
 
 
 def _level_verdict(level: str | None) -> Verdict:

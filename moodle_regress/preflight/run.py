@@ -11,14 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from moodle_regress.phprun import PhpScriptError, run_php_script
+from moodle_regress.phprun import PhpScriptError, probe_php, run_php_script
 from moodle_regress.plugins import site_code_dir
 from moodle_regress.preflight.checks import SitePlugin, direction_checks, plugin_fates
 from moodle_regress.preflight.environment import (
     checks_from_moodle,
     evaluate_xml,
     php_settings_wanted,
-    probe_php,
 )
 from moodle_regress.preflight.model import PreflightError, PreflightReport, Side
 from moodle_regress.preflight.removals import core_removals, standard_plugins

@@ -8,13 +8,11 @@ database engine needs (its PHP extension, server and client tools: see
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from moodle_regress.phprun import PhpFacts, probe_php
 from moodle_regress.sandbox.codetree import CodeTree, release_tuple
 from moodle_regress.sandbox.db import DEFAULT_ENGINE, Engine, engine_named
 from moodle_regress.sandbox.db.base import Lookup
@@ -29,29 +27,12 @@ _EXTENSION_PACKAGES = {
     "curl": "curl", "zip": "zip", "soap": "soap", "mbstring": "mbstring",
 }  # fmt: skip
 
-_PROBE = (
-    "echo json_encode(['version' => PHP_VERSION, "
-    "'extensions' => array_map('strtolower', get_loaded_extensions())]);"
-)
-
-
-@dataclass(frozen=True)
-class PhpInfo:
-    binary: Path
-    version: str
-    extensions: frozenset[str]
-
-    @property
-    def series(self) -> str:
-        major, minor, _ = release_tuple(self.version)
-        return f"{major}.{minor}"
-
 
 @dataclass
 class PrereqReport:
     """What is there and what is missing, with the Debian packages that bring it."""
 
-    php: PhpInfo | None = None
+    php: PhpFacts | None = None
     engine: str = DEFAULT_ENGINE
     missing: list[str] = field(default_factory=list)
     packages: list[str] = field(default_factory=list)
@@ -72,24 +53,6 @@ class PrereqReport:
             )
 
 
-def probe_php(binary: str = "php") -> PhpInfo | None:
-    path = shutil.which(binary)
-    if path is None:
-        return None
-    try:
-        out = subprocess.run(
-            [path, "-r", _PROBE],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
-        data = json.loads(out)
-    except (subprocess.SubprocessError, ValueError, OSError):
-        return None
-    return PhpInfo(Path(path), str(data["version"]), frozenset(data["extensions"]))
-
-
 def extension_package(extension: str, series: str | None) -> str:
     prefix = f"php{series}" if series else "php"
     suffix = _EXTENSION_PACKAGES.get(extension.lower(), "common")
@@ -100,7 +63,7 @@ def check(
     tree: CodeTree,
     *,
     engine: Engine | None = None,
-    php: PhpInfo | None = None,
+    php: PhpFacts | None = None,
     php_binary: str = "php",
     need_server: bool = True,
     is_root: bool | None = None,
@@ -117,7 +80,7 @@ def check(
         is_root=os.geteuid() == 0 if is_root is None else is_root,
     )
     report = PrereqReport(engine=engine.name)
-    report.php = php if php is not None else probe_php(php_binary)
+    report.php = php if php is not None else probe_php(binary=php_binary)
     _check_php(report, tree, [needs.php_extension])
     for missing in needs.missing:
         report.missing.append(missing.what)

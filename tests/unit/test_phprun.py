@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from moodle_regress.phprun import PhpScriptError, parse_output, run_php
+from moodle_regress.phprun import PHP_INI, PhpScriptError, parse_output, probe_php, run_php
 
 pytestmark = pytest.mark.skipif(shutil.which("php") is None, reason="php is not installed")
 
@@ -151,3 +151,19 @@ def test_php_runs_side_by_side_work_on_different_cpus(tmp_path: Path) -> None:
         thread.join()
     assert all(cpus.isdigit() for cpus in found), found  # each on one CPU
     assert len(set(found)) == 2
+
+
+def test_the_probe_sees_php_as_moodles_runs_see_it() -> None:
+    facts = probe_php(["memory_limit", "no_such_setting"])
+    assert facts is not None
+    version = subprocess.run(
+        ["php", "-r", "echo PHP_VERSION;"], capture_output=True, text=True, check=True
+    ).stdout
+    assert facts.version == version
+    assert facts.series == ".".join(version.split(".")[:2])
+    assert "json" in facts.extensions or "standard" in facts.extensions
+    assert facts.settings == {"memory_limit": PHP_INI["memory_limit"], "no_such_setting": None}
+
+
+def test_no_such_php_is_none() -> None:
+    assert probe_php(binary="php-that-is-not-there") is None

@@ -17,6 +17,7 @@ from moodle_regress import cli as cli_module
 from moodle_regress.compare import compare
 from moodle_regress.observation import Normaliser
 from moodle_regress.observe.plugins import observe as observe_plugins
+from moodle_regress.phprun import PhpFacts
 from moodle_regress.preflight import (
     Check,
     PluginFate,
@@ -28,7 +29,7 @@ from moodle_regress.preflight import (
     preflight_site,
 )
 from moodle_regress.preflight.checks import SitePlugin, describe_usage, plugin_fates
-from moodle_regress.preflight.environment import PhpFacts, checks_from_moodle, evaluate_xml
+from moodle_regress.preflight.environment import checks_from_moodle, evaluate_xml
 from moodle_regress.preflight.model import Side
 from moodle_regress.preflight.removals import core_removals, uninstall_calls
 from moodle_regress.preflight.run import site_plugins
@@ -219,7 +220,7 @@ def test_usage_is_described_in_words() -> None:
 def test_environment_xml_is_evaluated_against_this_php(tmp_path: Path) -> None:
     _, target = _trees(tmp_path)
     tree = inspect_tree(target)
-    php = PhpFacts("8.2.7", frozenset({"iconv"}), {})
+    php = PhpFacts(Path("php"), "8.2.7", frozenset({"iconv"}), {})
     checks = evaluate_xml(tree, source_release="4.5.6", engine="postgres", php=php)
     by_title = {c.title: c for c in checks}
     assert by_title["PHP extension intl"].verdict == "blocker"

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from moodle_regress.phprun import PhpFacts
 from moodle_regress.sandbox import prereqs
 from moodle_regress.sandbox.codetree import inspect_tree
 from moodle_regress.sandbox.db.base import Lookup
 from moodle_regress.sandbox.db.mariadb import MariaDB
 from moodle_regress.sandbox.db.postgres import Postgres, PostgresBinaries, find_postgres
 from moodle_regress.sandbox.errors import PrerequisiteError
-from moodle_regress.sandbox.prereqs import PhpInfo
 from tests.unit.sandbox_fakes import make_tree
 
 FULL = frozenset({"iconv", "intl", "pgsql"})
@@ -21,7 +21,7 @@ def _all_tools(name: str) -> str:
 
 
 def _report(
-    tmp_path: Path, php: PhpInfo | None, pg: int = 15, which: Lookup = _all_tools
+    tmp_path: Path, php: PhpFacts | None, pg: int = 15, which: Lookup = _all_tools
 ) -> prereqs.PrereqReport:
     tree = inspect_tree(make_tree(tmp_path / "m", php="8.1.0", pg="13"))
     return prereqs.check(
@@ -35,13 +35,13 @@ def _report(
 
 
 def test_everything_present_is_ok(tmp_path: Path) -> None:
-    report = _report(tmp_path, PhpInfo(Path("/usr/bin/php"), "8.2.36", FULL))
+    report = _report(tmp_path, PhpFacts(Path("/usr/bin/php"), "8.2.36", FULL))
     assert report.ok
     report.raise_if_missing()
 
 
 def test_missing_extensions_name_the_debian_packages(tmp_path: Path) -> None:
-    report = _report(tmp_path, PhpInfo(Path("/usr/bin/php"), "8.2.36", frozenset({"iconv"})))
+    report = _report(tmp_path, PhpFacts(Path("/usr/bin/php"), "8.2.36", frozenset({"iconv"})))
     assert report.missing == ["PHP extensions intl, pgsql"]
     assert report.apt_command == "apt-get install -y php8.2-intl php8.2-pgsql"
     with pytest.raises(PrerequisiteError) as info:
@@ -51,7 +51,7 @@ def test_missing_extensions_name_the_debian_packages(tmp_path: Path) -> None:
 
 
 def test_old_php_and_old_postgres_are_reported(tmp_path: Path) -> None:
-    report = _report(tmp_path, PhpInfo(Path("/usr/bin/php"), "7.4.3", FULL), pg=12)
+    report = _report(tmp_path, PhpFacts(Path("/usr/bin/php"), "7.4.3", FULL), pg=12)
     assert any("PHP 8.1.0 or later" in m and "7.4.3" in m for m in report.missing)
     assert any("PostgreSQL 13 or later" in m for m in report.missing)
 
@@ -66,7 +66,7 @@ def test_missing_postgres_client_tools(tmp_path: Path) -> None:
     def which(name: str) -> str | None:
         return None if name.startswith("pg_") else f"/usr/bin/{name}"
 
-    report = _report(tmp_path, PhpInfo(Path("/usr/bin/php"), "8.2.36", FULL), which=which)
+    report = _report(tmp_path, PhpFacts(Path("/usr/bin/php"), "8.2.36", FULL), which=which)
     assert "PostgreSQL client pg_dump" in report.missing
     assert "postgresql-client" in report.packages
 
@@ -91,7 +91,7 @@ def test_extension_package_names() -> None:
 
 def test_mariadb_needs_mysqli_its_clients_and_server(tmp_path: Path) -> None:
     tree = inspect_tree(make_tree(tmp_path / "m", php="8.1.0"))
-    php = PhpInfo(Path("/usr/bin/php"), "8.2.36", FULL)
+    php = PhpFacts(Path("/usr/bin/php"), "8.2.36", FULL)
     report = prereqs.check(tree, engine=MariaDB(), php=php, is_root=False, which=lambda name: None)
     assert report.engine == "mariadb"
     assert report.missing == [
