@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from moodle_regress.observation import SITE_ENTITY, Observation, canonical, split_key
+from moodle_regress.observation import SITE_ENTITY, Keyed, Observation, canonical, split_key
 from moodle_regress.snapshot import Snapshot, SnapshotReader, UnsortedSnapshotError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ CHANGE_KINDS: tuple[ChangeKind, ...] = ("added", "removed", "changed")
 
 
 @dataclass(slots=True)
-class Difference:
+class Difference(Keyed):
     """One key whose observation differs between the two snapshots."""
 
     key: str
@@ -50,18 +50,6 @@ class Difference:
     contract: ContractChange | None = None
     #: Upgrade-note entries that explain the difference, strongest first.
     notes: list[NoteMatch] = field(default_factory=list)
-
-    @property
-    def area(self) -> str:
-        return split_key(self.key).area
-
-    @property
-    def entity(self) -> str:
-        return split_key(self.key).entity
-
-    @property
-    def aspect(self) -> str:
-        return split_key(self.key).aspect
 
     @property
     def before_value(self) -> Any:

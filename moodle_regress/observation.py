@@ -87,11 +87,30 @@ def split_key(key: str) -> KeyParts:
     return KeyParts(parts[0], unescape_component(parts[1]), parts[2])
 
 
+class Keyed:
+    """What a ``key`` (area/entity/aspect) names, for the classes that carry one."""
+
+    __slots__ = ()
+    key: str
+
+    @property
+    def area(self) -> str:
+        return split_key(self.key).area
+
+    @property
+    def entity(self) -> str:
+        return split_key(self.key).entity
+
+    @property
+    def aspect(self) -> str:
+        return split_key(self.key).aspect
+
+
 # --- the observation ----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(Keyed):
     """One fact about a site.
 
     ``attachments`` name files that illustrate the fact (``{"screenshot": path}``);
@@ -109,18 +128,6 @@ class Observation:
         if self.source not in SOURCES:
             raise ObservationError(f"{self.key}: source {self.source!r} is not one of {SOURCES}")
         check_json(self.value, where=self.key)
-
-    @property
-    def area(self) -> str:
-        return split_key(self.key).area
-
-    @property
-    def entity(self) -> str:
-        return split_key(self.key).entity
-
-    @property
-    def aspect(self) -> str:
-        return split_key(self.key).aspect
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "value": self.value, "source": self.source}
