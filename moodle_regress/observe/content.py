@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from moodle_regress.observation import clean_string, make_key
 from moodle_regress.observe import activities, completion, files, forums, grades, questions, quiz
@@ -24,8 +24,8 @@ from moodle_regress.observe.registry import (
     Answers,
     Context,
     Observer,
-    OnError,
     Output,
+    Reader,
     register,
 )
 from moodle_ws import MoodleAPIError, MoodleError
@@ -49,22 +49,6 @@ CONTENT_FUNCTIONS: tuple[str, ...] = (
     "mod_forum_get_discussion_posts",
     "mod_quiz_get_user_attempts",
 )
-
-
-class Reader(Protocol):
-    """What the content observer needs of the site observer."""
-
-    def call(self, function: str, /, **params: Any) -> Any: ...
-
-    def map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]: ...
-
-    def each(
-        self,
-        function: str,
-        params: Sequence[Mapping[str, Any]],
-        *,
-        on_error: OnError | None = None,
-    ) -> list[Any]: ...
 
 
 @dataclass
