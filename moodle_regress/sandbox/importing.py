@@ -24,6 +24,7 @@ from typing import IO, Any
 from moodle_regress.sandbox.db import open_dump
 from moodle_regress.sandbox.errors import SandboxError
 from moodle_regress.sandbox.installs import DATAROOT_REBUILT
+from moodle_regress.sandbox.processes import run_command
 
 #: Dataroot folders an import leaves out: Moodle makes them again.  ``muc`` too: its
 #: cache configuration may name the real site's cache servers (Redis, Memcached), which
@@ -334,9 +335,9 @@ def _first_members(archive: Path, count: int = 200) -> list[str]:
 
 
 def _run(command: list[str], source: Path) -> None:
-    result = subprocess.run(command, check=False, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise DatarootError(
-            f"copying the dataroot {source} failed: {result.stderr.strip()[-300:]}",
-            "check free disk space and that the archive is complete",
-        )
+    run_command(
+        command,
+        error=DatarootError,
+        what=f"copying the dataroot {source}",
+        fix="check free disk space and that the archive is complete",
+    )

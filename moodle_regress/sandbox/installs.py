@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from moodle_regress.files import write_json_atomic
 from moodle_regress.sandbox.codetree import short_release
 from moodle_regress.sandbox.db import ENGINE_NAMES, DatabaseConfig, Engine, engine_named
 from moodle_regress.sandbox.errors import SandboxError
+from moodle_regress.sandbox.processes import run_command
 
 FOLDER = "installed-sites"
 #: The layout of an entry; entries of another layout are not used (and made again).
@@ -282,9 +282,9 @@ def release_matches(release: str, wanted: str) -> bool:
 
 
 def _tar(arguments: list[str], *, what: str) -> None:
-    result = subprocess.run(["tar", *arguments], check=False, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise KeptInstallError(
-            f"{what} failed: {result.stderr.strip()}",
-            "check free disk space; `moodle-regress sandbox cache clear` to start over",
-        )
+    run_command(
+        ["tar", *arguments],
+        error=KeptInstallError,
+        what=what,
+        fix="check free disk space; `moodle-regress sandbox cache clear` to start over",
+    )

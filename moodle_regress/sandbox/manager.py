@@ -73,6 +73,7 @@ from moodle_regress.sandbox.errors import (
 )
 from moodle_regress.sandbox.fresh import tree_fingerprint
 from moodle_regress.sandbox.installs import DATAROOT_REBUILT, KeptInstalls, make_dataroot_folders
+from moodle_regress.sandbox.processes import run_command
 from moodle_regress.sandbox.progress import Steps
 from moodle_regress.site import DESCRIPTOR_NAME, SandboxPaths, SiteDescriptor
 from moodle_regress.validation import InvalidDocumentError, validate_secret_json
@@ -175,17 +176,12 @@ def copy_code(source: CodeTree, target: Path) -> CodeTree:
     if result.returncode != 0:
         shutil.rmtree(target)
         target.mkdir(parents=True)
-        result = subprocess.run(
+        run_command(
             ["cp", "-a", "--reflink=auto", *entries, str(target)],
-            check=False,
-            capture_output=True,
-            text=True,
+            error=SandboxError,
+            what=f"copying the code tree {source.root}",
+            fix="check free disk space and permissions",
         )
-        if result.returncode != 0:
-            raise SandboxError(
-                f"copying the code tree {source.root} failed: {result.stderr.strip()}",
-                "check free disk space and permissions",
-            )
     return inspect_tree(target)
 
 
@@ -629,13 +625,16 @@ class Sandbox:
                     *[f"--exclude=moodledata/{d}" for d in DATAROOT_EXCLUDES],
                     "moodledata",
                 ]  # fmt: skip
-                result = subprocess.run(command, check=False, capture_output=True, text=True)
-                if result.returncode != 0:
-                    partial.unlink(missing_ok=True)
-                    raise BackupError(
-                        f"writing {target} failed: {result.stderr.strip()}",
-                        "check free disk space and that the directory is writable",
+                try:
+                    run_command(
+                        command,
+                        error=BackupError,
+                        what=f"writing {target}",
+                        fix="check free disk space and that the directory is writable",
                     )
+                except BackupError:
+                    partial.unlink(missing_ok=True)
+                    raise
                 os.chmod(partial, 0o600)
                 os.replace(partial, target)
             finally:
@@ -1232,17 +1231,12 @@ class SandboxManager:
         engine = box.engine(state)
         staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=box.root))
         try:
-            result = subprocess.run(
+            run_command(
                 ["tar", "-xf", str(archive), "-C", str(staging)],
-                check=False,
-                capture_output=True,
-                text=True,
+                error=RestoreError,
+                what=f"unpacking {archive}",
+                fix="check the file and free disk space",
             )
-            if result.returncode != 0:
-                raise RestoreError(
-                    f"unpacking {archive} failed: {result.stderr.strip()}",
-                    "check the file and free disk space",
-                )
             with ThreadPoolExecutor(max_workers=1) as pool:
                 old_code = box.root / "code.old"
                 # A failed upgrade leaves the code it replaced there.

@@ -1,4 +1,4 @@
-"""Ports and processes the sandbox's servers (web and database) share."""
+"""Ports, processes and commands the sandbox's parts (servers, archives, copies) share."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import contextlib
 import os
 import secrets
 import socket
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
-from moodle_regress.sandbox.errors import PortInUseError
+from moodle_regress.sandbox.errors import PortInUseError, SandboxError
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -84,3 +86,11 @@ def read_pid(pidfile: Path) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if pid_alive(pid) else None
+
+
+def run_command(command: Sequence[str], *, error: type[SandboxError], what: str, fix: str) -> None:
+    """Run ``command`` (tar, cp...); when it fails, raise ``error`` saying
+    "``what`` failed" with the end of the command's own message, and ``fix``."""
+    result = subprocess.run(list(command), check=False, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise error(f"{what} failed: {result.stderr.strip()[-300:]}", fix)
