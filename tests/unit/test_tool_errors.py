@@ -18,7 +18,8 @@ from moodle_regress.sandbox.errors import NotMoodleTreeError
 
 
 def _package_error_classes() -> list[type[BaseException]]:
-    """Every exception class defined in a module of moodle_regress (suites aside)."""
+    """Every exception class defined in a module of moodle_regress (suites aside;
+    warnings are no errors: they derive from Warning, as moodle_ws's MoodleWarning)."""
     found: list[type[BaseException]] = []
     for module_info in pkgutil.walk_packages(moodle_regress.__path__, "moodle_regress."):
         if ".suites" in module_info.name or module_info.name.endswith("__main__"):
@@ -28,7 +29,7 @@ def _package_error_classes() -> list[type[BaseException]]:
             if (
                 issubclass(value, BaseException)
                 and value.__module__ == module.__name__
-                and not issubclass(value, click.ClickException)
+                and not issubclass(value, click.ClickException | Warning)
             ):
                 found.append(value)
     return found
