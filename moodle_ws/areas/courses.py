@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from moodle_ws.areas import Area, params_list
+from moodle_ws.errors import MoodleAPIError
 from moodle_ws.records import Input, MoodleWarningRecord, Record
 
 CourseField = Literal["id", "ids", "shortname", "idnumber", "category", "sectionid"]
@@ -161,6 +162,12 @@ class Section(Record):
     modules: list[Module] = []
 
 
+#: Tries of the listing of every course (see :meth:`CoursesArea.get`).
+LISTING_TRIES = 5
+#: What Moodle 4.5-5.1 answer that listing with when a course goes while it answers.
+COURSE_GONE = frozenset({"errorcoursecontextnotvalid", "invalidrecord"})
+
+
 class CoursesArea(Area):
     def create(self, courses: Sequence[CourseCreate]) -> list[CreatedCourse]:
         function = "core_course_create_courses"
@@ -182,8 +189,18 @@ class CoursesArea(Area):
     def get(self, courseids: Sequence[int] | None = None) -> list[Course]:
         """Courses by id; every course (site course included) when ``courseids`` is None."""
         function = "core_course_get_courses"
-        options = {"ids": list(courseids)} if courseids is not None else None
-        data = self._call(function, options=options)
+        if courseids is not None:
+            data = self._call(function, options={"ids": list(courseids)})
+            return self._many(Course, data, function=function)
+        for attempt in range(1, LISTING_TRIES + 1):
+            try:
+                data = self._call(function, options=None)
+                break
+            except MoodleAPIError as exc:
+                # Moodle refuses the whole listing when a course is deleted while it
+                # answers (its record or context is gone): another client's, so ask again.
+                if exc.errorcode not in COURSE_GONE or attempt == LISTING_TRIES:
+                    raise
         return self._many(Course, data, function=function)
 
     def get_by_field(self, field: CourseField | None = None, value: str | int = "") -> list[Course]:

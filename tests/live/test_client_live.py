@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import threading
 import traceback
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,11 @@ from moodle_ws.areas.groups import GroupCreate, GroupMember
 from moodle_ws.areas.users import UserCreate, UserUpdate
 
 pytestmark = pytest.mark.live
+
+#: Listings of every course made while courses come and go.
+LISTINGS = 150
+#: Courses made, then deleted at once, a round.
+CHURNED = 10
 
 
 @pytest.fixture
@@ -102,6 +109,40 @@ def test_course_and_section_crud(client: MoodleClient) -> None:
 
         assert client.courses.delete([course.id]) == []
         assert client.courses.get_by_field("id", course.id) == []
+    finally:
+        client.categories.delete([cat.id], recursive=True)
+
+
+def test_every_course_is_listed_while_another_client_deletes_courses(
+    client: MoodleClient, live_site: SiteDescriptor
+) -> None:
+    # Moodle refuses the whole listing (errorcoursecontextnotvalid) when a course goes
+    # while it answers; the API suites' scratch courses do that in CI.
+    tag = _tag()
+    (cat,) = client.categories.create([CategoryCreate(name=tag)])
+    stop = threading.Event()
+
+    def churn() -> int:
+        made = 0
+        with live_site.client() as other:
+            while not stop.is_set():
+                names = [f"{tag}-{made}-{i}" for i in range(CHURNED)]
+                courses = other.courses.create(
+                    [CourseCreate(fullname=n, shortname=n, categoryid=cat.id) for n in names]
+                )
+                other.courses.delete([c.id for c in courses])
+                made += len(courses)
+        return made
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            churned = pool.submit(churn)
+            try:
+                listings = [client.courses.get() for _ in range(LISTINGS)]
+            finally:
+                stop.set()
+            assert churned.result() > 0
+        assert all(any(c.format == "site" for c in listing) for listing in listings)
     finally:
         client.categories.delete([cat.id], recursive=True)
 

@@ -32,9 +32,9 @@ def theme_name(client: MoodleClient, theme: str) -> str | None:
 def candidate_themes(client: MoodleClient, site: SiteDescriptor) -> set[str]:
     names = set(CORE_THEMES)
     names.add(str(client.site_info().get("theme") or "boost"))
-    for course in client.call("core_course_get_courses"):
-        if course.get("forcetheme"):
-            names.add(str(course["forcetheme"]))
+    for course in client.courses.get():
+        if forced := course.extra_fields.get("forcetheme"):
+            names.add(str(forced))
     names |= set(local_plugins(site).get("theme", ()))
     return names
 
